@@ -1,0 +1,24 @@
+"""Local Sphinx extension for the PyTorch to MindSpore mapping site.
+
+One module per concern; each declares its own parallel safety.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+
+MODULES = (
+    "mapsite.versions",    # framework versions: cache key and full re-read on upgrade
+    "mapsite.execution",   # parallel notebook execution into myst-nb's cache
+    "mapsite.examples",    # {example}: executed cells in tabs, documented-value drift guard
+    "mapsite.downloads",   # executed .ipynb, source and zip downloads
+    "mapsite.registry",    # {mapping}: the one source of each mapping's facts
+    "mapsite.evidence",    # executed cross-checks for every mapping
+    "mapsite.catalogue",   # {mapping-index} and mappings.json
+)
+
+
+def setup(app: Sphinx) -> dict:
+    for module in MODULES:
+        app.setup_extension(module)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,171 @@
+"""The generated views of the mappings: the ``{mapping-index}`` table and ``mappings.json``.
+
+Both are built from the entries the ``{mapping}`` blocks stored, after every
+page is read, so neither repeats a fact.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.osutil import relative_uri
+
+from .evidence import results
+from .registry import SCHEMA_PATH, STATUS_LABELS, entries
+
+JSON_NAME = "mappings.json"
+SCHEMA_NAME = "mappings.schema.json"
+
+
+class mapping_index(nodes.General, nodes.Element):
+    """Placeholder for the index table, filled once every entry is known."""
+
+
+class MappingIndexDirective(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        docs = getattr(self.env, "mapsite_index_docs", set())
+        docs.add(self.env.docname)
+        self.env.mapsite_index_docs = docs
+        return [mapping_index()]
+
+
+def entry_urls(builder, from_docname: str, info: dict) -> tuple[str, str]:
+    """URLs (relative to ``from_docname``) of the entry and of its executed evidence."""
+    page = relative_uri(builder.get_target_uri(from_docname), builder.get_target_uri(info["docname"]))
+    entry = info["entry"]
+    if entry.get("example"):
+        evidence = page + "#example"
+    else:
+        evidence = page + "#" + info["anchor"]
+    return page + "#" + info["anchor"], evidence
+
+
+def _badges(entry: dict) -> str:
+    parts = []
+    for eq in entry["equivalents"]:
+        api = html.escape(eq.get("api") or "composite")
+        parts.append(
+            f'<li><code>{api}</code> <span class="mapping-status status-{eq["status"]}">'
+            f'{STATUS_LABELS[eq["status"]]}</span></li>'
+        )
+    return '<ul class="equivalents">' + "".join(parts) + "</ul>"
+
+
+def render_index(app: Sphinx, docname: str) -> str:
+    known = entries(app.env)
+    by_namespace: dict[str, list] = {}
+    for api, info in known.items():
+        by_namespace.setdefault(info["entry"]["namespace"], []).append((api, info))
+    statuses = Counter(eq["status"] for info in known.values() for eq in info["entry"]["equivalents"])
+    options_ns = "".join(f'<option value="{html.escape(ns)}">{html.escape(ns)}</option>' for ns in sorted(by_namespace))
+    options_st = "".join(
+        f'<option value="{s}">{STATUS_LABELS[s]} ({statuses.get(s, 0)})</option>' for s in STATUS_LABELS
+    )
+    out = [
+        '<form class="mapping-filters" role="search" aria-label="Filter the mappings" onsubmit="return false">',
+        '<label>Namespace <select id="filter-namespace"><option value="">all</option>' + options_ns + "</select></label>",
+        '<label>Status <select id="filter-status"><option value="">all</option>' + options_st + "</select></label>",
+        '<label>Text <input id="filter-text" type="search" placeholder="e.g. dropout, momentum"></label>',
+        f'<p id="filter-count" aria-live="polite">{len(known)} of {len(known)} mappings shown</p>',
+        "</form>",
+        '<div class="table-wrapper"><table class="mapping-index docutils">',
+        "<thead><tr><th>PyTorch</th><th>MindSpore equivalents</th><th>Summary</th><th>Evidence</th></tr></thead>",
+    ]
+    for namespace in sorted(by_namespace):
+        rows = sorted(by_namespace[namespace])
+        out.append(f'<tbody data-namespace="{html.escape(namespace)}">')
+        out.append(f'<tr class="namespace-row"><th colspan="4" scope="rowgroup">{html.escape(namespace)} ({len(rows)})</th></tr>')
+        for api, info in rows:
+            entry = info["entry"]
+            page, evidence = entry_urls(app.builder, docname, info)
+            status_list = " ".join(sorted({eq["status"] for eq in entry["equivalents"]}))
+            kind = "detail page and example" if info["detail"] else "checks"
+            out.append(
+                f'<tr class="mapping-row" data-namespace="{html.escape(namespace)}" data-status="{status_list}">'
+                f'<td><a href="{html.escape(page)}"><code>{html.escape(api)}</code></a></td>'
+                f"<td>{_badges(entry)}</td>"
+                f"<td>{html.escape(entry['summary'])}</td>"
+                f'<td><a href="{html.escape(evidence)}">{kind}</a></td></tr>'
+            )
+        out.append("</tbody>")
+    out.append("</table></div>")
+    return "\n".join(out)
+
+
+def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(mapping_index)):
+        node.replace_self(nodes.raw("", render_index(app, docname), format="html"))
+
+
+def _on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    # The index shows every entry: rewrite it whenever pages were read.
+    return sorted(getattr(env, "mapsite_index_docs", set()) & env.found_docs)
+
+
+def _on_purge(app, env, docname):
+    getattr(env, "mapsite_index_docs", set()).discard(docname)
+
+
+def _on_merge(app, env, docnames, other):
+    env.mapsite_index_docs = getattr(env, "mapsite_index_docs", set()) | getattr(other, "mapsite_index_docs", set())
+
+
+def export(app: Sphinx) -> dict:
+    """The JSON export, built from the entries and their check results."""
+    found = results(app.env)
+    mappings = []
+    for api, info in sorted(entries(app.env).items()):
+        entry = info["entry"]
+        page, evidence = entry_urls(app.builder, "index", info)
+        report = found.get(api, {"equivalents": []})
+        equivalents = []
+        for eq, result in zip(entry["equivalents"], report["equivalents"]):
+            exported = {k: eq[k] for k in ("api", "status", "note", "translation", "composite", "mindspore") if k in eq}
+            exported["verdict"] = result.get("verdict", "error")
+            exported["cases_checked"] = len(result.get("cases", []))
+            equivalents.append(exported)
+        item = {
+            "pytorch": api,
+            "namespace": entry["namespace"],
+            "summary": entry["summary"],
+            "page": page,
+            "evidence": evidence,
+            "detail_page": info["detail"],
+            "equivalents": equivalents,
+        }
+        if entry.get("example"):
+            item["example"] = entry["example"]
+        mappings.append(item)
+    return {"verified_with": dict(app.config.mapsite_versions), "count": len(mappings), "mappings": mappings}
+
+
+def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    Path(app.outdir, JSON_NAME).write_text(json.dumps(export(app), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    shutil.copyfile(SCHEMA_PATH, Path(app.outdir, SCHEMA_NAME))
+
+
+def _on_page_context(app, pagename, templatename, context, doctree) -> None:
+    if pagename in getattr(app.env, "mapsite_index_docs", set()):
+        app.add_js_file("mapping-index.js", defer="defer")
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(mapping_index)
+    app.add_directive("mapping-index", MappingIndexDirective)
+    app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("env-get-updated", _on_env_get_updated)
+    app.connect("env-purge-doc", _on_purge)
+    app.connect("env-merge-info", _on_merge)
+    app.connect("html-page-context", _on_page_context)
+    app.connect("build-finished", _on_build_finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

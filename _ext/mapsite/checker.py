@@ -1,0 +1,437 @@
+"""Run the cross-checks that a mapping entry declares, in a plain Python process.
+
+This module never imports Sphinx: the build runs it as a subprocess
+(``python -m mapsite.checker``) so that torch and mindspore are imported only
+there, and authors can run it by hand on one page while writing an entry::
+
+    python -m mapsite.checker source/catalogue/activations.md
+
+Each case is a string of call arguments, for example ``"randn(2, 3), dim=1"``.
+Array inputs are generated with a fixed seed and handed to both frameworks as
+their own tensors; outputs are compared for structure, shape, dtype and value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("GLOG_v", "3")  # MindSpore's glog noise goes to stderr
+
+FRAMEWORKS = ("torch", "mindspore")
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-6
+
+
+class EntryError(Exception):
+    """A malformed entry: names the field that is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# --- inputs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DType:
+    """A dtype named once in a case and resolved per framework."""
+
+    name: str
+
+    def resolve(self, framework: str):
+        module = __import__(framework)
+        return getattr(module, self.name)
+
+
+class Inputs:
+    """The names a case string may use. Arrays come from one seeded generator."""
+
+    def __init__(self, seed: int):
+        import numpy as np
+
+        self.np = np
+        self.rng = np.random.default_rng(seed)
+
+    def namespace(self) -> dict[str, Any]:
+        np = self.np
+        rng = self.rng
+        names: dict[str, Any] = {
+            "np": np,
+            "randn": lambda *shape: rng.standard_normal(shape).astype(np.float32),
+            "rand": lambda *shape: rng.random(shape).astype(np.float32),
+            "randint": lambda low, high, shape: rng.integers(low, high, shape).astype(np.int64),
+            "arange": lambda *a: np.arange(*a).astype(np.float32),
+            "ones": lambda *shape: np.ones(shape, np.float32),
+            "zeros": lambda *shape: np.zeros(shape, np.float32),
+            "array": lambda values, dtype="float32": np.array(values, dtype=dtype),
+        }
+        for name in ("float16", "float32", "float64", "int32", "int64", "bool_"):
+            names[name] = DType(name)
+        return names
+
+
+def _parse_call(text: str, names: dict[str, Any]) -> tuple[tuple, dict]:
+    def collect(*args, **kwargs):
+        return args, kwargs
+
+    return eval(f"__collect({text})", {**names, "__collect": collect})
+
+
+def to_framework(value: Any, framework: str) -> Any:
+    """Turn numpy arrays (also inside lists and tuples) into the framework's tensors."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if framework == "torch":
+            import torch
+
+            return torch.tensor(value)
+        import mindspore
+
+        return mindspore.Tensor(value)
+    if isinstance(value, DType):
+        return value.resolve(framework)
+    if isinstance(value, list):
+        return [to_framework(v, framework) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_framework(v, framework) for v in value)
+    if isinstance(value, dict):
+        return {k: to_framework(v, framework) for k, v in value.items()}
+    return value
+
+
+def to_plain(value: Any) -> Any:
+    """Framework outputs to numpy arrays, tuples and Python scalars."""
+    import numpy as np
+
+    name = type(value).__module__ + "." + type(value).__qualname__
+    if hasattr(value, "detach") and hasattr(value, "numpy") and name.startswith("torch"):
+        return value.detach().cpu().numpy()
+    if hasattr(value, "asnumpy"):
+        return value.asnumpy()
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        return np.asarray(value)
+    if isinstance(value, (list, tuple)):  # also torch.Size and named tuples
+        return tuple(to_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    return value
+
+
+def describe(value: Any) -> str:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype}{list(value.shape)}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(describe(v) for v in value) + ")"
+    return type(value).__name__ + " " + repr(value)
+
+
+def compare(expected: Any, actual: Any, mode: str, rtol: float, atol: float) -> tuple[bool, str, float]:
+    """Return (agree, reason, max abs difference) for a torch and a MindSpore output."""
+    import numpy as np
+
+    if isinstance(expected, tuple) or isinstance(actual, tuple):
+        if not (isinstance(expected, tuple) and isinstance(actual, tuple)):
+            return False, f"structure {describe(expected)} vs {describe(actual)}", float("nan")
+        if len(expected) != len(actual):
+            return False, f"{len(expected)} vs {len(actual)} elements", float("nan")
+        worst = 0.0
+        for index, (e, a) in enumerate(zip(expected, actual)):
+            ok, reason, diff = compare(e, a, mode, rtol, atol)
+            if not ok:
+                return False, f"element {index}: {reason}", diff
+            worst = max(worst, diff) if diff == diff else worst
+        return True, "", worst
+    if isinstance(expected, (bool, int, float, complex)) and not isinstance(actual, np.ndarray):
+        if type(expected) is not type(actual) and not (
+            isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool)
+        ):
+            return False, f"type {type(expected).__name__} vs {type(actual).__name__}", float("nan")
+        diff = abs(float(expected) - float(actual))
+        ok = bool(np.isclose(expected, actual, rtol=rtol, atol=atol))
+        return ok, "" if ok else f"value {expected!r} vs {actual!r}", diff
+    if not isinstance(expected, np.ndarray) or not isinstance(actual, np.ndarray):
+        if expected == actual:
+            return True, "", 0.0
+        return False, f"{describe(expected)} vs {describe(actual)}", float("nan")
+    if expected.shape != actual.shape:
+        return False, f"shape {list(expected.shape)} vs {list(actual.shape)}", float("nan")
+    if expected.dtype != actual.dtype:
+        return False, f"dtype {expected.dtype} vs {actual.dtype}", float("nan")
+    if mode == "shape" or expected.size == 0:
+        return True, "", 0.0
+    e64 = expected.astype(np.float64)
+    a64 = actual.astype(np.float64)
+    if mode == "moments":
+        diffs = [abs(e64.mean() - a64.mean()), abs(e64.std() - a64.std())]
+        diff = float(max(diffs))
+        ok = diff <= atol
+        return ok, "" if ok else f"mean/std differ by {diff:.3g} > {atol}", diff
+    diff = float(np.max(np.abs(e64 - a64)))
+    ok = bool(np.allclose(e64, a64, rtol=rtol, atol=atol, equal_nan=True))
+    return ok, "" if ok else f"values differ (max |diff| {diff:.3g})", diff
+
+
+# --- resolving and calling --------------------------------------------------
+
+
+def resolve(dotted: str) -> Any:
+    """Import ``a.b.C.method`` by importing the longest module prefix, then getattr."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            obj = getattr(obj, part)
+        return obj
+    raise ImportError(f"no module named {parts[0]!r}")
+
+
+def evaluate(expression: str) -> Any:
+    """Evaluate a translation or composite expression with both frameworks in scope."""
+    import numpy as np
+    import torch
+    import mindspore
+
+    names = {"np": np, "torch": torch, "mindspore": mindspore, "ms": mindspore,
+             "ops": mindspore.ops, "mint": mindspore.mint, "nn": mindspore.nn}
+    return eval(expression, names)
+
+
+def _is_class(obj: Any) -> bool:
+    return isinstance(obj, type)
+
+
+def make_callable(target: Any, framework: str, entry: dict, field: str):
+    """Classes are instantiated with the entry's ``init`` arguments and put in eval mode."""
+    if not _is_class(target):
+        return target
+    init = entry.get("init", "")
+    args, kwargs = _parse_call(init, Inputs(seed=1).namespace())
+    try:
+        instance = target(*to_framework(args, framework), **to_framework(kwargs, framework))
+    except Exception as exc:  # noqa: BLE001 - reported with the field that caused it
+        raise EntryError(field, f"cannot construct {target.__name__}({init}): {exc}") from exc
+    train = bool(entry.get("train", False))
+    if framework == "torch":
+        instance.train(train)
+    else:
+        instance.set_train(train)
+    return instance
+
+
+def copy_weights(torch_module: Any, ms_cell: Any) -> None:
+    """Give the MindSpore cell the torch module's trainable weights, in order."""
+    import mindspore
+
+    sources = [p for p in torch_module.parameters() if p.requires_grad]
+    targets = list(ms_cell.trainable_params())
+    if [tuple(p.shape) for p in sources] != [tuple(p.shape) for p in targets]:
+        raise ValueError(
+            "weights: copy needs the same trainable parameter shapes, got "
+            f"{[tuple(p.shape) for p in sources]} and {[tuple(p.shape) for p in targets]}"
+        )
+    for source, target in zip(sources, targets):
+        target.set_data(mindspore.Tensor(source.detach().numpy()))
+
+
+def run_case(entry: dict, case: str, index: int, torch_fn: Any, ms_fn: Any) -> dict:
+    """Call both sides on the same seeded inputs; return a JSON-able record."""
+    seed = 1234 + index
+    args, kwargs = _parse_call(case, Inputs(seed).namespace())
+    record: dict[str, Any] = {"call": case}
+    outputs = {}
+    for framework, fn in (("torch", torch_fn), ("mindspore", ms_fn)):
+        try:
+            result = fn(*to_framework(args, framework), **to_framework(kwargs, framework))
+            outputs[framework] = to_plain(result)
+            record[framework] = describe(outputs[framework])
+        except Exception as exc:  # noqa: BLE001 - an exception is a finding, not a crash
+            record[framework] = f"raises {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    if len(outputs) < 2:
+        record.update(agree=False, reason="call raised", max_diff=None)
+        return record
+    options = entry.get("compare", {})
+    ok, reason, diff = compare(
+        outputs["torch"],
+        outputs["mindspore"],
+        options.get("mode", "values"),
+        float(options.get("rtol", DEFAULT_RTOL)),
+        float(options.get("atol", DEFAULT_ATOL)),
+    )
+    record.update(agree=ok, reason=reason, max_diff=None if diff != diff else diff)
+    return record
+
+
+def check_equivalent(entry: dict, position: int) -> dict:
+    """Check one equivalent of an entry against the PyTorch API."""
+    equivalent = entry["equivalents"][position]
+    field = f"equivalents[{position}]"
+    status = equivalent["status"]
+    result: dict[str, Any] = {
+        "api": equivalent.get("api"),
+        "status": status,
+        "cases": [],
+        "naive_cases": [],
+    }
+    try:
+        torch_target = resolve(entry["pytorch"])
+    except Exception as exc:  # noqa: BLE001
+        raise EntryError("pytorch", f"{entry['pytorch']!r} does not import: {exc}") from exc
+    api_target = None
+    if equivalent.get("api"):
+        try:
+            api_target = resolve(equivalent["api"])
+        except Exception as exc:  # noqa: BLE001
+            raise EntryError(f"{field}.api", f"{equivalent['api']!r} does not import: {exc}") from exc
+    cases = entry.get("cases") or []
+    if not cases:
+        result["verdict"] = "example"  # checked by the page's executed example instead
+        return result
+
+    def build(target: Any, expression: str | None, key: str):
+        if expression is not None:
+            try:
+                target = evaluate(expression)
+            except Exception as exc:  # noqa: BLE001
+                raise EntryError(f"{field}.{key}", f"{expression!r} does not evaluate: {exc}") from exc
+        return target
+
+    torch_expr = entry.get("torch")
+    torch_base = build(torch_target, torch_expr, "torch")
+    if status == "consistent":
+        sides = [("cases", api_target, equivalent.get("mindspore"))]
+    elif status == "differs":
+        sides = [("naive_cases", api_target, None), ("cases", api_target, equivalent["translation"])]
+    else:  # none: a composite stands in for the API
+        sides = [("cases", None, equivalent["composite"])]
+
+    for key, target, expression in sides:
+        key_name = {"consistent": "mindspore", "differs": "translation", "none": "composite"}[status]
+        ms_base = build(target, expression, key_name if expression else "api")
+        for index, case in enumerate(cases):
+            torch_fn = make_callable(torch_base, "torch", entry, "pytorch")
+            ms_fn = make_callable(ms_base, "mindspore", entry, f"{field}.api")
+            if entry.get("weights") == "copy":
+                try:
+                    copy_weights(torch_fn, ms_fn)
+                except Exception as exc:  # noqa: BLE001
+                    raise EntryError("weights", str(exc)) from exc
+            try:
+                result[key].append(run_case(entry, case, index, torch_fn, ms_fn))
+            except EntryError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise EntryError(f"cases[{index}]", f"{case!r}: {exc}") from exc
+
+    agreeing = all(c["agree"] for c in result["cases"])
+    if status == "differs":
+        naive_differs = any(not c["agree"] for c in result["naive_cases"])
+        if not naive_differs:
+            result["verdict"] = "fail"
+            result["message"] = (
+                f"{equivalent['api']} now agrees with {entry['pytorch']} on every case: "
+                "the documented difference has disappeared"
+            )
+            return result
+    if agreeing:
+        result["verdict"] = "pass"
+    else:
+        bad = next(c for c in result["cases"] if not c["agree"])
+        result["verdict"] = "fail"
+        target = equivalent.get("translation") or equivalent.get("composite") or equivalent["api"]
+        result["message"] = (
+            f"{target} does not match {entry['pytorch']} for ({bad['call']}): "
+            f"{bad.get('reason') or ''} torch -> {bad['torch']}; mindspore -> {bad['mindspore']}"
+        )
+    return result
+
+
+def signature_of(dotted: str) -> str | None:
+    """``name(args)`` read from the installed package, without annotations."""
+    import inspect
+
+    try:
+        obj = resolve(dotted)
+        sig = inspect.signature(obj)
+    except Exception:  # noqa: BLE001 - builtins without metadata, or not importable
+        return None
+    empty = inspect.Parameter.empty
+    plain = sig.replace(
+        parameters=[p.replace(annotation=empty) for p in sig.parameters.values()],
+        return_annotation=empty,
+    )
+    return f"{dotted}{plain}"
+
+
+def check_entry(entry: dict) -> dict:
+    apis = [entry.get("pytorch")] + [eq.get("api") for eq in entry.get("equivalents", [])]
+    signatures = {api: signature_of(api) for api in apis if api}
+    results = []
+    for position in range(len(entry.get("equivalents", []))):
+        try:
+            results.append(check_equivalent(entry, position))
+        except EntryError as exc:
+            results.append({"verdict": "error", "field": exc.field, "message": exc.message,
+                            "api": entry["equivalents"][position].get("api")})
+        except Exception:  # noqa: BLE001
+            results.append({"verdict": "error", "field": f"equivalents[{position}]",
+                            "message": traceback.format_exc(limit=3)})
+    return {"pytorch": entry.get("pytorch"), "signatures": signatures, "equivalents": results}
+
+
+# --- command line -------------------------------------------------------------
+
+MAPPING_BLOCK = re.compile(r"^(`{3,})\{mapping\}[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
+
+
+def entries_in_page(path: str) -> list[dict]:
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    return [yaml.safe_load(match.group(2)) for match in MAPPING_BLOCK.finditer(text)]
+
+
+def main(argv: list[str]) -> int:
+    """``--json`` reads a JSON list of entries on stdin and writes results to stdout;
+    otherwise check the mapping blocks of the given pages and print a report."""
+    if argv[:1] == ["--json"]:
+        entries = json.load(sys.stdin)
+        json.dump([check_entry(entry) for entry in entries], sys.stdout)
+        return 0
+    failed = 0
+    for path in argv:
+        for entry in entries_in_page(path):
+            report = check_entry(entry)
+            for eq in report["equivalents"]:
+                mark = {"pass": "ok  ", "example": "ex  "}.get(eq["verdict"], "FAIL")
+                failed += mark == "FAIL"
+                print(f"{mark} {entry['pytorch']} -> {eq.get('api')} [{eq.get('status', '?')}]")
+                if eq.get("message"):
+                    print(f"       {eq.get('field', '')} {eq['message']}")
+                for key in ("naive_cases", "cases"):
+                    for case in eq.get(key, []):
+                        flag = "=" if case["agree"] else "!"
+                        label = "naive" if key == "naive_cases" else "     "
+                        print(f"     {label} {flag} ({case['call']}) torch {case['torch']} | ms {case['mindspore']}"
+                              + (f" | {case['reason']}" if case.get("reason") else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

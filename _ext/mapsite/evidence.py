@@ -1,0 +1,159 @@
+"""Execute every mapping's cross-checks and show the evidence on its page.
+
+After all pages are read (``env-updated``), entries without a cached passing
+result are checked by ``python -m mapsite.checker`` in worker processes, so the
+Sphinx process never imports torch or mindspore. Passing results are cached per
+entry text and framework versions; failures are never cached, so they are
+reported again on every build until fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from .registry import entries, mapping_evidence, simple_table
+from .versions import versions_key
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def results(env: BuildEnvironment) -> dict[str, dict]:
+    if not hasattr(env, "mapsite_results"):
+        env.mapsite_results = {}
+    return env.mapsite_results
+
+
+def _cache_dir(app: Sphinx) -> Path:
+    root = Path(app.outdir).resolve().parent
+    return root / ".check_cache" / versions_key(app.config.mapsite_versions)
+
+
+def _entry_key(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def run_checker(batch: list[dict]) -> list[dict]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])), "GLOG_v": "3"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mapsite.checker", "--json"],
+        input=json.dumps(batch), capture_output=True, text=True, env=env, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the checker process failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout)
+
+
+def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    cache_dir = _cache_dir(app)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    found = results(env)
+    found.clear()
+    pending = []
+    for api, info in sorted(entries(env).items()):
+        cached = cache_dir / f"{_entry_key(info['entry'])}.json"
+        if cached.is_file():
+            found[api] = json.loads(cached.read_text(encoding="utf-8"))
+        else:
+            pending.append(info["entry"])
+    if pending:
+        workers = max(1, min(len(pending), app.config.mapsite_execution_workers or os.cpu_count() or 1))
+        batches = [pending[i::workers] for i in range(workers)]
+        started = time.perf_counter()
+        logger.info(f"[mapsite] checking {len(pending)} mapping(s) in {workers} process(es)")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for batch, reports in zip(batches, pool.map(run_checker, batches)):
+                for entry, report in zip(batch, reports):
+                    found[entry["pytorch"]] = report
+                    if all(eq["verdict"] in ("pass", "example") for eq in report["equivalents"]):
+                        (cache_dir / f"{_entry_key(entry)}.json").write_text(json.dumps(report), encoding="utf-8")
+        logger.info(f"[mapsite] mapping checks ran in {time.perf_counter() - started:.1f} s")
+    for api, info in sorted(entries(env).items()):
+        for position, eq in enumerate(found[api]["equivalents"]):
+            if eq["verdict"] in ("pass", "example"):
+                continue
+            field = eq.get("field", f"equivalents[{position}]")
+            logger.warning(
+                f"mapping {api}, field {field}: {eq.get('message', 'check failed')}",
+                location=(info["docname"], info["lineno"]), type="mapsite", subtype="check",
+            )
+    return []
+
+
+def _case_rows(cases: list[dict]) -> list[list[nodes.Node]]:
+    rows = []
+    for case in cases:
+        diff = case.get("max_diff")
+        rows.append([
+            nodes.literal(text=case["call"]),
+            nodes.Text(case["torch"]),
+            nodes.Text(case["mindspore"]),
+            nodes.Text("" if diff is None else f"{diff:.2g}"),
+            nodes.Text("yes" if case["agree"] else f"no: {case.get('reason') or 'differs'}"),
+        ])
+    return rows
+
+
+HEADER = ["Call", "PyTorch result", "MindSpore result", "max |diff|", "Agree"]
+
+
+def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
+    box = nodes.container(classes=["mapping-evidence"])
+    if report is None:
+        return box
+    signatures = [sig for sig in report.get("signatures", {}).values() if sig]
+    if signatures:
+        box += nodes.paragraph(text="Signatures, read from the installed packages:", classes=["evidence-title"])
+        text = "\n".join(signatures)
+        box += nodes.literal_block(text, text, language="none", classes=["signatures"])
+    for eq in report["equivalents"]:
+        if eq["verdict"] == "example":
+            continue
+        name = eq.get("api") or "composite"
+        if eq["verdict"] not in ("pass",):
+            box += nodes.paragraph(text=f"Check of {name} failed: {eq.get('message', '')}", classes=["check-failed"])
+            continue
+        title = nodes.paragraph(classes=["evidence-title"])
+        title += nodes.Text("Executed check: ")
+        title += nodes.literal(text=entry["pytorch"])
+        title += nodes.Text(" vs ")
+        title += nodes.literal(text=eq.get("translation") or eq.get("composite") or name)
+        if eq.get("naive_cases"):
+            naive = nodes.paragraph(classes=["evidence-title"])
+            naive += nodes.Text("The difference, as executed: ")
+            naive += nodes.literal(text=entry["pytorch"])
+            naive += nodes.Text(" vs ")
+            naive += nodes.literal(text=name)
+            naive += nodes.Text(" called the same way")
+            box += naive
+            box += simple_table(HEADER, _case_rows(eq["naive_cases"]), ["evidence-table", "evidence-naive"])
+        box += title
+        box += simple_table(HEADER, _case_rows(eq["cases"]), ["evidence-table"])
+    return box
+
+
+def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    found = results(app.env)
+    known = entries(app.env)
+    for node in list(doctree.findall(mapping_evidence)):
+        api = node["api"]
+        node.replace_self(render_evidence(api, found.get(api), known[api]["entry"]) if api in known else [])
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("env-updated", _on_env_updated)
+    app.connect("doctree-resolved", _on_doctree_resolved)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

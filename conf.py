@@ -1,0 +1,48 @@
+"""Sphinx configuration: settings only. Logic lives in the local extension _ext/mapsite."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+
+# -- Project ---------------------------------------------------------------
+project = "PyTorch → MindSpore API mappings"
+author = "The mapping site authors"
+copyright = "2026, the mapping site authors"
+
+# -- Sources -----------------------------------------------------------------
+# conf.py sits at the top; pages live in source/, runnable examples in notebooks/.
+root_doc = "source/index"
+include_patterns = ["source/**", "notebooks/**"]
+exclude_patterns = ["_build", ".venv", "**/.ipynb_checkpoints", "notebooks/README.md"]
+
+extensions = [
+    "myst_nb",          # MyST pages and text notebooks, executed at build time
+    "sphinx_design",    # tabs for the PyTorch / MindSpore examples
+    "mapsite",          # mappings, checks, examples, downloads (see _ext/mapsite)
+]
+
+# -- MyST ------------------------------------------------------------------
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- Execution ---------------------------------------------------------------
+# Notebooks run in parallel before the read phase (mapsite.execution) and land in a
+# jupyter-cache keyed by the framework versions (mapsite.versions sets the path).
+nb_execution_mode = "cache"
+nb_execution_timeout = 120
+nb_execution_raise_on_error = False   # report every failing notebook, not just the first
+nb_execution_show_tb = True           # the traceback goes to the console, not only to a log
+nb_output_stderr = "warn"             # stray stderr in a cell fails a -W build
+nb_merge_streams = True
+
+# -- HTML ------------------------------------------------------------------
+html_theme = "furo"                   # light and offline: no icon fonts, no CDN
+html_title = "PyTorch → MindSpore"
+html_static_path = ["_static"]
+html_css_files = ["site.css"]
+html_additional_pages = {"index": "redirect.html"}   # the site root opens source/index
+templates_path = ["_templates"]
+html_copy_source = False              # the downloads offer the real sources
+html_show_sourcelink = False
+html_last_updated_fmt = None
