@@ -38,8 +38,7 @@ def results(env: BuildEnvironment) -> dict[str, dict]:
 
 
 def _cache_dir(app: Sphinx) -> Path:
-    root = Path(app.outdir).resolve().parent
-    return root / ".check_cache" / versions_key(app.config.mapsite_versions)
+    return Path(app.config.mapsite_cache_dir) / ".check_cache" / versions_key(app.config.mapsite_versions)
 
 
 def _entry_key(entry: dict) -> str:

@@ -22,7 +22,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
-from .execution import NOTEBOOK_PREFIX, cached_notebook
+from .execution import NOTEBOOK_PREFIX, cached_notebook, failed_notebook
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,14 @@ def cell_tag(cell) -> str | None:
     return next((key for key, _ in FRAMEWORK_TABS if key in tags), None)
 
 
+def failure_summary(notebook) -> str:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"{output.get('ename')}: {output.get('evalue', '')}"[:300]
+    return "no outputs"
+
+
 class ExampleDirective(SphinxDirective):
     """Render ``notebooks/<slug>.md`` with its outputs, and check its documented values."""
 
@@ -99,16 +107,19 @@ class ExampleDirective(SphinxDirective):
         except ValueError as exc:
             raise self.error(str(exc))
         if record is None:
+            partial = failed_notebook(self.env, path)
+            if partial is not None:
+                notebook = partial
             logger.warning(
-                f"example notebook {NOTEBOOK_PREFIX}{slug}.md did not execute; "
-                f"its page reports the failing cell",
+                f"example notebook {NOTEBOOK_PREFIX}{slug}.md failed to execute "
+                f"({failure_summary(notebook)}); its page reports the failing cell",
                 location=(self.env.docname, self.lineno), type="mapsite", subtype="example",
             )
         container = nodes.container(classes=["mapping-example"])
         self.state.nested_parse(StringList(self.markup(notebook)), self.content_offset, container)
         container += nodes.raw("", download_links_html(self.env.docname, self.env.app.builder, slug), format="html")
         if expected:
-            container += self.documented_values(slug, notebook, expected, record is not None)
+            container += self.documented_values(slug, notebook, expected)
         return [container]
 
     def markup(self, notebook) -> list[str]:
@@ -167,7 +178,7 @@ class ExampleDirective(SphinxDirective):
                 lines += text.rstrip("\n").splitlines() + ["`" * 6, ""]
         return lines
 
-    def documented_values(self, slug: str, notebook, expected: dict, executed: bool) -> nodes.Node:
+    def documented_values(self, slug: str, notebook, expected: dict) -> nodes.Node:
         """Compare each documented value with the executed output; warn on drift."""
         tolerance = self.options.get("tolerance", 1e-4)
         by_name = {
@@ -188,6 +199,7 @@ class ExampleDirective(SphinxDirective):
                     f"{page}:{self.lineno}: documented value {name!r} names no cell of "
                     f"{NOTEBOOK_PREFIX}{slug}.md (set `value: {name}` in the cell's options)"
                 )
+            executed = bool(cell.get("outputs"))
             got = [float(x) for x in NUMBER.findall(cell_text(cell))] if executed else []
             agrees = executed and len(got) == len(want) and all(
                 abs(a - b) <= tolerance for a, b in zip(got, want)

@@ -12,6 +12,7 @@ page and reports the failing cell with its traceback, like any other page.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -64,16 +65,27 @@ def cached_notebook(env: BuildEnvironment, path: str | Path):
     return merged, record
 
 
-def _execute(payload: tuple[str, str, str, int]) -> tuple[str, str | None, float, str | None]:
-    """Run in a worker process: execute one notebook, return it as JSON."""
+def _failed_path(env: BuildEnvironment, path: str | Path) -> Path:
+    """Where the partly executed copy of a failing notebook is kept (keyed by its text)."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return Path(env.mystnb_config.execution_cache_path).parent / "failed" / f"{Path(path).stem}-{digest}.ipynb"
+
+
+def failed_notebook(env: BuildEnvironment, path: str | Path):
+    """The outputs a failing notebook produced before it stopped, or None."""
+    partial = _failed_path(env, path)
+    return nbformat.read(str(partial), as_version=4) if partial.is_file() else None
+
+
+def _execute(payload: tuple[str, str, str, int]) -> tuple[str, str, float, str | None]:
+    """Run in a worker process: execute one notebook, return it (partly run if it failed) as JSON."""
     path, notebook_json, cwd, timeout = payload
     from jupyter_cache.executors.utils import single_nb_execution
 
     notebook = nbformat.reads(notebook_json, as_version=4)
     result = single_nb_execution(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True)
-    if result.err is not None:
-        return path, None, result.time, f"{type(result.err).__name__}"
-    return path, nbformat.writes(notebook), result.time, None
+    error = None if result.err is None else f"{type(result.err).__name__}: {str(result.err).strip().splitlines()[-1][:300] if str(result.err).strip() else ''}"
+    return path, nbformat.writes(notebook), result.time, error
 
 
 def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
@@ -105,12 +117,17 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
     payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout) for p, nb in pending]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         for path, executed_json, seconds, error in pool.map(_execute, payloads):
+            executed = nbformat.reads(executed_json, as_version=4)
+            partial = _failed_path(env, path)
             if error is not None:
+                # Kept so a mapping page can still compare the values printed before the failure.
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(executed, str(partial))
                 logger.info(f"[mapsite] {path} failed ({error}); myst-nb will report it")
                 continue
+            partial.unlink(missing_ok=True)
             from jupyter_cache.base import CacheBundleIn
 
-            executed = nbformat.reads(executed_json, as_version=4)
             cache.cache_notebook_bundle(
                 CacheBundleIn(executed, path, data={"execution_seconds": seconds}),
                 check_validity=False,

@@ -38,15 +38,18 @@ def _on_config_inited(app: Sphinx, config: Config) -> None:
     os.environ["GLOG_v"] = "3"
     versions = framework_versions()
     config.mapsite_versions = versions
+    if not config.mapsite_cache_dir:
+        config.mapsite_cache_dir = os.path.dirname(os.path.abspath(app.outdir))
     if not config.nb_execution_cache_path:
-        build_root = os.path.dirname(os.path.abspath(app.outdir))
         config.nb_execution_cache_path = os.path.join(
-            build_root, ".jupyter_cache", versions_key(versions)
+            config.mapsite_cache_dir, ".jupyter_cache", versions_key(versions)
         )
 
 
 def setup(app: Sphinx) -> dict:
     # "env": a changed value makes Sphinx re-read (and so re-execute) every page.
     app.add_config_value("mapsite_versions", {}, "env", types=[dict])
+    # Where executed notebooks and check results are cached (default: next to the output).
+    app.add_config_value("mapsite_cache_dir", "", "", types=[str])
     app.connect("config-inited", _on_config_inited, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

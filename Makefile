@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine: `make html`, then `make test`.
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+INSTALLED   := $(VENV)/.installed
+BUILDDIR    := _build
+SPHINXOPTS  ?= -W --keep-going -n
+SPHINXJOBS  ?= 1
+PORT        ?= 8000
+
+.PHONY: html test serve clean bench new-mapping venv
+
+venv: $(INSTALLED)
+
+# The virtual environment is (re)installed whenever requirements.txt changes.
+$(INSTALLED): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+html: $(INSTALLED)
+	$(PY) -m sphinx $(SPHINXOPTS) -j $(SPHINXJOBS) -b html . $(BUILDDIR)/html
+	@echo "Site built in $(BUILDDIR)/html (open $(BUILDDIR)/html/index.html, or run make serve)"
+
+test: $(INSTALLED)
+	$(PY) -m pytest tests
+
+serve: html
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
+
+bench: $(INSTALLED)
+	$(PY) benchmarks/bench.py
+
+# make new-mapping SLUG=Hardtanh: a detail page and its notebook from the templates.
+new-mapping:
+	@test -n "$(SLUG)" || { echo "usage: make new-mapping SLUG=<slug>"; exit 2; }
+	@test ! -e source/mappings/$(SLUG).md || { echo "source/mappings/$(SLUG).md exists"; exit 2; }
+	sed 's/__SLUG__/$(SLUG)/g' templates/mapping-page.md > source/mappings/$(SLUG).md
+	sed 's/__SLUG__/$(SLUG)/g' templates/example-notebook.md > notebooks/$(SLUG).md
+	@echo "Wrote source/mappings/$(SLUG).md and notebooks/$(SLUG).md; fill in the TODOs."
+
+clean:
+	rm -rf $(BUILDDIR)

@@ -1,0 +1,124 @@
+"""Shared fixtures: the site is built once per session; browser tests share one browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from subset import STRICT  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@dataclass
+class Site:
+    html: Path
+    cache: Path
+    log: str
+
+    def soup(self, page: str) -> BeautifulSoup:
+        return BeautifulSoup((self.html / page).read_text(encoding="utf-8"), "html.parser")
+
+
+def sphinx_build(source: Path, out: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", *STRICT, *extra, "-D", f"mapsite_cache_dir={cache}",
+         "-b", "html", str(source), str(out)],
+        capture_output=True, text=True, check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Site:
+    """A clean, strict build of the whole site into a temporary folder."""
+    root = tmp_path_factory.mktemp("site")
+    result = sphinx_build(ROOT, root / "html", root / "cache")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the site build failed:\n{log[-6000:]}"
+    return Site(html=root / "html", cache=root / "cache", log=log)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
+@pytest.fixture(scope="session")
+def served_site(site):
+    """The built site over HTTP on a free loopback port."""
+    handler = functools.partial(_QuietHandler, directory=str(site.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is needed at /usr/bin/chromium: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, served_site):
+    """A fresh page that records console errors and any request leaving the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.outside_requests = []
+    tab.on("console", lambda msg: msg.type == "error" and tab.console_errors.append(msg.text))
+    tab.on("pageerror", lambda exc: tab.console_errors.append(str(exc)))
+    tab.on("request", lambda req: not req.url.startswith(served_site) and tab.outside_requests.append(req.url))
+    yield tab
+    context.close()
+
+
+def screenshot(tab, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """Make a trimmed copy of the project: project_copy(pages) -> path."""
+    from subset import make_subset
+
+    def make(*pages: str) -> Path:
+        return make_subset(tmp_path / "project", list(pages))
+
+    return make
+
+
+def build_copy(project: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", *STRICT, *extra, "-b", "html", str(project), str(project / "_build" / "html")],
+        capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
+    )
