@@ -122,3 +122,21 @@ def build_copy(project: Path, *extra: str, env: dict | None = None) -> subproces
         [sys.executable, "-m", "sphinx", *STRICT, *extra, "-b", "html", str(project), str(project / "_build" / "html")],
         capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture
+def probe_project(tmp_path):
+    """A trimmed project with only the given pages ({docname: MyST text}) and the index of mappings."""
+    from subset import make_subset
+
+    def make(pages: dict[str, str], notebooks: dict[str, str] | None = None) -> Path:
+        project = make_subset(tmp_path / "probe", [])
+        for docname, text in {**pages, **(notebooks or {})}.items():
+            target = project / f"{docname}.md"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        toc = ["mapping-index"] + [f"/{d}" for d in {**pages, **(notebooks or {})}]
+        (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
+        return project
+
+    return make

@@ -1,0 +1,56 @@
+"""The site in a real browser: Debian's chromium driven by Playwright, one browser per session."""
+
+from __future__ import annotations
+
+from conftest import screenshot
+
+SEED = "/source/mappings/clip_grad_value_.html"
+
+
+def test_seed_page_shows_table_outputs_and_switches_tabs(page, served_site):
+    page.goto(served_site + SEED)
+    table = page.locator("table", has_text="Subcategories")
+    assert table.is_visible()
+    assert table.locator("tbody tr").count() == 3
+    tabs = page.locator(".mapping-example .sd-tab-set").first
+    torch_output = tabs.locator(".sd-tab-content").nth(0).locator(".example-output").first
+    ms_output = tabs.locator(".sd-tab-content").nth(1).locator(".example-output").first
+    assert torch_output.is_visible() and "tensor([[-0.1000, -0.2500, -0.1000]" in torch_output.inner_text()
+    assert not ms_output.is_visible()
+    tabs.locator("label", has_text="MindSpore").click()
+    assert ms_output.is_visible() and "Tensor(shape=[2, 3], dtype=Float32" in ms_output.inner_text()
+    assert not torch_output.is_visible()
+    assert page.locator("div.documented-values table").is_visible()
+    screenshot(page, "clip_grad_value_")
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+def test_index_filters(page, served_site):
+    page.goto(served_site + "/source/mapping-index.html")
+    rows = page.locator("tr.mapping-row")
+    total = rows.count()
+    assert total >= 60
+
+    def visible():
+        return page.locator("tr.mapping-row:visible").count()
+
+    assert visible() == total
+    page.select_option("#filter-namespace", "torch.optim")
+    optim = visible()
+    assert 0 < optim < total
+    assert all(t == "torch.optim" for t in page.locator("tr.mapping-row:visible").evaluate_all(
+        "rows => rows.map(r => r.dataset.namespace)"))
+    page.select_option("#filter-namespace", "")
+    page.select_option("#filter-status", "none")
+    nones = page.locator("tr.mapping-row:visible").evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert nones and all("none" in s.split() for s in nones)
+    page.select_option("#filter-status", "")
+    page.fill("#filter-text", "clip_grad_value_")
+    assert visible() == 1
+    assert "1 of" in page.locator("#filter-count").inner_text()
+    page.fill("#filter-text", "")
+    assert visible() == total
+    screenshot(page, "mapping-index")
+    assert page.console_errors == []
+    assert page.outside_requests == []
