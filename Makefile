@@ -8,7 +8,7 @@ SPHINXOPTS  ?= -W --keep-going -n
 SPHINXJOBS  ?= 1
 PORT        ?= 8000
 
-.PHONY: html test serve clean bench new-mapping venv
+.PHONY: html test serve clean new-mapping venv
 
 venv: $(INSTALLED)
 
@@ -29,9 +29,6 @@ test: $(INSTALLED)
 serve: html
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
-
-bench: $(INSTALLED)
-	$(PY) benchmarks/bench.py
 
 # make new-mapping SLUG=Hardtanh: a detail page and its notebook from the templates.
 new-mapping:

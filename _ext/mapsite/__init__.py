@@ -12,6 +12,7 @@ MODULES = (
     "mapsite.execution",   # parallel notebook execution into myst-nb's cache
     "mapsite.examples",    # {example}: executed cells in tabs, documented-value drift guard
     "mapsite.downloads",   # executed .ipynb, source and zip downloads
+    "mapsite.provenance",  # versions, time and run time under every executed page
     "mapsite.registry",    # {mapping}: the one source of each mapping's facts
     "mapsite.evidence",    # executed cross-checks for every mapping
     "mapsite.catalogue",   # {mapping-index} and mappings.json

@@ -48,7 +48,8 @@ class DType:
 
     def resolve(self, framework: str):
         module = __import__(framework)
-        return getattr(module, self.name)
+        name = "bool" if (framework, self.name) == ("torch", "bool_") else self.name
+        return getattr(module, name)
 
 
 class Inputs:
@@ -212,13 +213,17 @@ def evaluate(expression: str) -> Any:
     return eval(expression, names)
 
 
-def _is_class(obj: Any) -> bool:
-    return isinstance(obj, type)
+def _is_module_class(obj: Any) -> bool:
+    """torch.nn.Module and mindspore.nn.Cell classes are built from ``init``, then called."""
+    if not isinstance(obj, type):
+        return False
+    names = {f"{base.__module__}.{base.__qualname__}" for base in obj.__mro__}
+    return bool(names & {"torch.nn.modules.module.Module", "mindspore.nn.cell.Cell"})
 
 
 def make_callable(target: Any, framework: str, entry: dict, field: str):
     """Classes are instantiated with the entry's ``init`` arguments and put in eval mode."""
-    if not _is_class(target):
+    if not _is_module_class(target):
         return target
     init = entry.get("init", "")
     args, kwargs = _parse_call(init, Inputs(seed=1).namespace())

@@ -118,7 +118,7 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
         box += nodes.paragraph(text="Signatures, read from the installed packages:", classes=["evidence-title"])
         text = "\n".join(signatures)
         box += nodes.literal_block(text, text, language="none", classes=["signatures"])
-    for eq in report["equivalents"]:
+    for eq, declared in zip(report["equivalents"], entry["equivalents"]):
         if eq["verdict"] == "example":
             continue
         name = eq.get("api") or "composite"
@@ -129,7 +129,9 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
         title += nodes.Text("Executed check: ")
         title += nodes.literal(text=entry["pytorch"])
         title += nodes.Text(" vs ")
-        title += nodes.literal(text=eq.get("translation") or eq.get("composite") or name)
+        title += nodes.literal(
+            text=declared.get("translation") or declared.get("composite") or declared.get("mindspore") or name
+        )
         if eq.get("naive_cases"):
             naive = nodes.paragraph(classes=["evidence-title"])
             naive += nodes.Text("The difference, as executed: ")

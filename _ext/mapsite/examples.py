@@ -23,6 +23,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from .execution import NOTEBOOK_PREFIX, cached_notebook, failed_notebook
+from .provenance import provenance_node
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,10 @@ class ExampleDirective(SphinxDirective):
         container = nodes.container(classes=["mapping-example"])
         self.state.nested_parse(StringList(self.markup(notebook)), self.content_offset, container)
         container += nodes.raw("", download_links_html(self.env.docname, self.env.app.builder, slug), format="html")
+        if record is not None:
+            container += provenance_node(
+                self.config.mapsite_versions, record.created.timestamp(), record.data.get("execution_seconds")
+            )
         if expected:
             container += self.documented_values(slug, notebook, expected)
         return [container]
