@@ -162,7 +162,7 @@ def compare(expected: Any, actual: Any, mode: str, rtol: float, atol: float) -> 
         ok = bool(np.isclose(expected, actual, rtol=rtol, atol=atol))
         return ok, "" if ok else f"value {expected!r} vs {actual!r}", diff
     if not isinstance(expected, np.ndarray) or not isinstance(actual, np.ndarray):
-        if expected == actual:
+        if type(expected) is type(actual) and expected == actual:
             return True, "", 0.0
         return False, f"{describe(expected)} vs {describe(actual)}", float("nan")
     if expected.shape != actual.shape:
