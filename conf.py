@@ -41,6 +41,7 @@ html_theme = "furo"                   # light and offline: no icon fonts, no CDN
 html_title = "PyTorch → MindSpore"
 html_static_path = ["_static"]
 html_css_files = ["site.css"]
+html_favicon = "_static/favicon.svg"    # an icon of our own: browsers otherwise ask for /favicon.ico
 html_additional_pages = {"index": "redirect.html"}   # the site root opens source/index
 templates_path = ["_templates"]
 html_copy_source = False              # the downloads offer the real sources
