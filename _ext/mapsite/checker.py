@@ -72,7 +72,9 @@ class Inputs:
             "arange": lambda *a: np.arange(*a).astype(np.float32),
             "ones": lambda *shape: np.ones(shape, np.float32),
             "zeros": lambda *shape: np.zeros(shape, np.float32),
-            "array": lambda values, dtype="float32": np.array(values, dtype=dtype),
+            "array": lambda values, dtype="float32": np.array(
+                values, dtype=dtype.name if isinstance(dtype, DType) else dtype
+            ),
         }
         for name in ("float16", "float32", "float64", "int32", "int64", "bool_"):
             names[name] = DType(name)
@@ -385,7 +387,25 @@ def signature_of(dotted: str) -> str | None:
     return f"{dotted}{plain}"
 
 
+_SYNCHRONOUS = False
+
+
+def _synchronous_mindspore() -> None:
+    """Make MindSpore raise a kernel error at the failing call, not at a later one.
+
+    By default PyNative launches operators asynchronously: a missing CPU kernel can
+    surface at the next call's ``asnumpy()``, which would blame a correct translation.
+    """
+    global _SYNCHRONOUS
+    if not _SYNCHRONOUS:
+        import mindspore
+
+        mindspore.set_context(pynative_synchronize=True)
+        _SYNCHRONOUS = True
+
+
 def check_entry(entry: dict) -> dict:
+    _synchronous_mindspore()
     apis = [entry.get("pytorch")] + [eq.get("api") for eq in entry.get("equivalents", [])]
     signatures = {api: signature_of(api) for api in apis if api}
     results = []
