@@ -7,10 +7,25 @@ BUILDDIR    := _build
 SPHINXOPTS  ?= -W --keep-going -n
 SPHINXJOBS  ?= 1
 PORT        ?= 8000
+# Front-end packages, fetched from the npm registry at pinned versions and served from the site itself.
+THEBE       := thebe@0.9.3
+AXE         := axe-core@4.14.1
+VENDOR      := $(BUILDDIR)/vendor
 
-.PHONY: html test serve clean new-mapping venv
+.PHONY: html test serve clean new-mapping venv vendor
 
 venv: $(INSTALLED)
+
+vendor: $(VENDOR)/.done
+
+# npm pack fetches just the published tarballs (no dependency tree) and checks their integrity.
+$(VENDOR)/.done: Makefile
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cd $(VENDOR) && npm pack --silent $(THEBE) $(AXE) >/dev/null
+	mkdir -p $(VENDOR)/thebe $(VENDOR)/axe-core
+	tar -xzf $(VENDOR)/thebe-*.tgz -C $(VENDOR)/thebe --strip-components=1
+	tar -xzf $(VENDOR)/axe-core-*.tgz -C $(VENDOR)/axe-core --strip-components=1
+	touch $@
 
 # The virtual environment is (re)installed whenever requirements.txt changes.
 $(INSTALLED): requirements.txt
@@ -19,11 +34,11 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-html: $(INSTALLED)
+html: $(INSTALLED) $(VENDOR)/.done
 	$(PY) -m sphinx $(SPHINXOPTS) -j $(SPHINXJOBS) -b html . $(BUILDDIR)/html
 	@echo "Site built in $(BUILDDIR)/html (open $(BUILDDIR)/html/index.html, or run make serve)"
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(VENDOR)/.done
 	$(PY) -m pytest tests
 
 serve: html

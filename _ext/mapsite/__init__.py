@@ -16,6 +16,8 @@ MODULES = (
     "mapsite.registry",    # {mapping}: the one source of each mapping's facts
     "mapsite.evidence",    # executed cross-checks for every mapping
     "mapsite.catalogue",   # {mapping-index} and mappings.json
+    "mapsite.tables",      # parameter tables: every row has the header's column count
+    "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
 )
 
 
