@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
+
+import nbformat
 from pathlib import Path
 
 import pytest
@@ -100,9 +101,9 @@ def test_download_links_point_at_real_files(site):
         for href in links:
             target = (site.html / page).parent / href
             assert target.resolve().is_file(), f"{page} links to missing {href}"
-    notebook = json.loads((site.html / "notebooks" / "clip_grad_value_.ipynb").read_text())
+    notebook = nbformat.read(str(site.html / "notebooks" / "clip_grad_value_.ipynb"), as_version=4)
     outputs = "".join(
-        o.get("text", "") for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+        o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
     assert "tensor([[-0.1000, -0.2500, -0.1000]" in outputs, "the download is the executed notebook"
 
