@@ -12,7 +12,7 @@ THEBE       := thebe@0.9.3
 AXE         := axe-core@4.14.1
 VENDOR      := $(BUILDDIR)/vendor
 
-.PHONY: html test serve clean new-mapping venv vendor
+.PHONY: html test serve clean new-mapping venv vendor bench
 
 venv: $(INSTALLED)
 
@@ -44,6 +44,10 @@ test: $(INSTALLED) $(VENDOR)/.done
 serve: html
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
+
+# Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts.
+bench: $(INSTALLED) $(VENDOR)/.done
+	$(PY) benchmarks/bench.py
 
 # make new-mapping SLUG=Hardtanh: a detail page and its notebook from the templates.
 new-mapping:

@@ -55,6 +55,16 @@ def site(tmp_path_factory) -> Site:
     return Site(html=root / "html", cache=root / "cache", log=log)
 
 
+@pytest.fixture(scope="session")
+def second_site(tmp_path_factory) -> Site:
+    """Another clean build, in parallel (-j 2) and with its own empty caches."""
+    root = tmp_path_factory.mktemp("second-site")
+    result = sphinx_build(ROOT, root / "html", root / "cache", "-j", "2")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the parallel build failed:\n{log[-6000:]}"
+    return Site(html=root / "html", cache=root / "cache", log=log)
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output readable
         pass

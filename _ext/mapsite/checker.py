@@ -258,6 +258,14 @@ def copy_weights(torch_module: Any, ms_cell: Any) -> None:
         target.set_data(mindspore.Tensor(source.detach().numpy()))
 
 
+def seed_frameworks(seed: int) -> None:
+    import mindspore
+    import torch
+
+    torch.manual_seed(seed)
+    mindspore.set_seed(seed)
+
+
 def run_case(entry: dict, case: str, index: int, torch_fn: Any, ms_fn: Any) -> dict:
     """Call both sides on the same seeded inputs; return a JSON-able record."""
     seed = 1234 + index
@@ -333,6 +341,7 @@ def check_equivalent(entry: dict, position: int) -> dict:
         key_name = {"consistent": "mindspore", "differs": "translation", "none": "composite"}[status]
         ms_base = build(target, expression, key_name if expression else "api")
         for index, case in enumerate(cases):
+            seed_frameworks(1234 + index)  # the same weights and random draws on every build
             torch_fn = make_callable(torch_base, "torch", entry, "pytorch")
             ms_fn = make_callable(ms_base, "mindspore", entry, f"{field}.api")
             if entry.get("weights") == "copy":

@@ -41,8 +41,13 @@ def _cache_dir(app: Sphinx) -> Path:
     return Path(app.config.mapsite_cache_dir) / ".check_cache" / versions_key(app.config.mapsite_versions)
 
 
+# A change to the check engine invalidates every cached result, like a new framework version.
+CHECKER_DIGEST = hashlib.sha256(Path(__file__).with_name("checker.py").read_bytes()).hexdigest()
+
+
 def _entry_key(entry: dict) -> str:
-    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:20]
+    text = CHECKER_DIGEST + json.dumps(entry, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def run_checker(batch: list[dict]) -> list[dict]:

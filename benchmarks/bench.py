@@ -1,0 +1,105 @@
+"""Build benchmark: how long the strict build takes, against the floor of running the examples.
+
+Measures, on a copy of the project (the repository is never modified):
+  1. a clean build (empty output and caches),
+  2. a no-op rebuild,
+  3. a rebuild after one notebook changed,
+  4. the floor: every example notebook run as a plain Python script, one after another.
+Then prints the ratios and, if chromium is available, the page weight per page type.
+
+    .venv/bin/python benchmarks/bench.py            (make bench)
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+CHANGED = "clip_grad_value_"
+IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", ".pytest_cache")
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def build(project: Path) -> float:
+    seconds, result = timed([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q",
+                             "-b", "html", str(project), str(project / "_build" / "html")])
+    if result.returncode != 0:
+        sys.exit(f"build failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return seconds
+
+
+def notebook_as_script(notebook: Path, target: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--to", "py:percent", "-o", str(target), str(notebook)],
+                   check=True)
+    return target
+
+
+def floor(project: Path, scratch: Path) -> dict[str, float]:
+    """Each notebook as a plain script, run in its own folder like the build does."""
+    times = {}
+    env = {**os.environ, "GLOG_v": "3"}
+    for notebook in sorted((project / "notebooks").glob("*.md")):
+        script = notebook_as_script(notebook, scratch / f"{notebook.stem}.py")
+        seconds, result = timed([sys.executable, str(script)], cwd=project / "notebooks", env=env)
+        if result.returncode != 0:
+            sys.exit(f"{notebook.name} failed as a script:\n{result.stderr[-2000:]}")
+        times[notebook.stem] = seconds
+    return times
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="mapsite-bench-") as tmp:
+        tmp = Path(tmp)
+        project = tmp / "project"
+        shutil.copytree(ROOT, project, ignore=IGNORE)
+        scratch = tmp / "scripts"
+        scratch.mkdir()
+
+        clean = build(project)
+        noop = build(project)
+        notebook = project / "notebooks" / f"{CHANGED}.md"
+        notebook.write_text(notebook.read_text().replace("import numpy as np", "import numpy as np  # changed", 1))
+        changed = build(project)
+        floors = floor(project, scratch)
+        peak_child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+        serial = sum(floors.values())
+        rows = [
+            ("cores", f"{os.cpu_count()}"),
+            ("notebooks", f"{len(floors)}"),
+            ("clean build", f"{clean:.1f} s"),
+            ("no-op rebuild", f"{noop:.1f} s"),
+            (f"rebuild, {CHANGED} changed", f"{changed:.1f} s"),
+            ("floor: notebooks as scripts, serial", f"{serial:.1f} s"),
+            (f"floor of {CHANGED}", f"{floors[CHANGED]:.1f} s"),
+            ("clean build / serial floor", f"{clean / serial:.2f}"),
+            ("changed rebuild / its floor", f"{changed / floors[CHANGED]:.2f}"),
+            ("peak RSS of one child process", f"{peak_child_mib:.0f} MiB"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            print(f"{name:<{width}}  {value}")
+        try:
+            from pageweight import main as page_weight
+        except ImportError:
+            return 0
+        print()
+        page_weight([str(project / "_build" / "html")])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

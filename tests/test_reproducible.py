@@ -1,0 +1,45 @@
+"""Two clean builds give the same HTML, except the parts documented as volatile.
+
+Volatile, by design: the provenance line under each executed example (when it ran and for
+how long) and the execution report's table of run times. Everything else, including every
+executed output and every check's evidence, must be identical.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from bs4 import BeautifulSoup
+
+VOLATILE = [".provenance", "table.docutils:has(th:-soup-contains('Exec Time'))"]
+
+
+def normalised(path) -> str:
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for selector in VOLATILE:
+        for node in soup.select(selector):
+            node.decompose()
+    return str(soup)
+
+
+def test_two_clean_builds_give_identical_html(site, second_site):
+    first = sorted(p.relative_to(site.html) for p in site.html.rglob("*.html"))
+    second = sorted(p.relative_to(second_site.html) for p in second_site.html.rglob("*.html"))
+    assert first == second
+    differing = []
+    for relative in first:
+        a, b = normalised(site.html / relative), normalised(second_site.html / relative)
+        if a != b:
+            diff = difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
+            differing.append(f"{relative}:\n" + "\n".join(list(diff)[2:12]))
+    assert not differing, "HTML differs between two clean builds:\n\n" + "\n\n".join(differing)
+
+
+def test_provenance_names_the_versions(site):
+    soup = site.soup("source/mappings/clip_grad_value_.html")
+    line = soup.select_one(".provenance").get_text()
+    for name in ("python", "torch 2.13.0", "mindspore 2.10.0", "numpy 1.26.4"):
+        assert name in line
+    assert " UTC" in line and " s." in line
+    notebook_line = site.soup("notebooks/clip_grad_value_.html").select_one(".provenance").get_text()
+    assert "mindspore 2.10.0" in notebook_line
