@@ -43,6 +43,8 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     env = app.env
     target_dir = Path(app.outdir, NOTEBOOK_PREFIX)
+    if not getattr(app, "mapsite_notebooks_read", True) and Path(app.outdir, ZIP_NAME).is_file():
+        return  # no notebook was read again, so the downloads already hold the current outputs
     target_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for docname in sorted(d for d in env.found_docs if is_notebook_doc(d)):

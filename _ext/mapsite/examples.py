@@ -22,7 +22,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
-from .execution import NOTEBOOK_PREFIX, cached_notebook, failed_notebook
+from .execution import NOTEBOOK_PREFIX, cached_notebook, cell_name, failed_notebook
 from .provenance import provenance_node
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,14 @@ def cell_tag(cell) -> str | None:
     return next((key for key, _ in FRAMEWORK_TABS if key in tags), None)
 
 
+def index_of(notebook, cell) -> int | None:
+    return next((i for i, c in enumerate(notebook.cells) if c is cell), None)
+
+
 def failure_summary(notebook) -> str:
+    # The pre-executor records why the run stopped (a timeout or a dead kernel leaves no error output).
+    if notebook.metadata.get("mapsite_failure"):
+        return notebook.metadata["mapsite_failure"]
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
@@ -112,10 +119,11 @@ class ExampleDirective(SphinxDirective):
             if partial is not None:
                 notebook = partial
             logger.warning(
-                f"example notebook {NOTEBOOK_PREFIX}{slug}.md failed to execute "
-                f"({failure_summary(notebook)}); its page reports the failing cell",
+                f"example notebook {NOTEBOOK_PREFIX}{slug}.md failed to execute: "
+                f"{failure_summary(notebook)}; its own page reports the details",
                 location=(self.env.docname, self.lineno), type="mapsite", subtype="example",
             )
+        self.notebook = notebook
         container = nodes.container(classes=["mapping-example"])
         self.state.nested_parse(StringList(self.markup(notebook)), self.content_offset, container)
         container += nodes.raw("", download_links_html(self.env.docname, self.env.app.builder, slug), format="html")
@@ -168,8 +176,10 @@ class ExampleDirective(SphinxDirective):
             if kind == "stream":
                 text = output.get("text", "")
                 if output.get("name") == "stderr":
+                    where = cell_name(self.notebook, index_of(self.notebook, cell))
                     logger.warning(
-                        f"stray stderr in an example cell: {text.strip()[:200]!r}",
+                        f"stray stderr in {where} of example notebook {NOTEBOOK_PREFIX}{self.arguments[0]}.md: "
+                        f"{text.strip()[:200]!r}",
                         location=(self.env.docname, self.lineno), type="mapsite", subtype="example",
                     )
             elif kind in ("execute_result", "display_data"):

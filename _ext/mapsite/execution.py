@@ -8,6 +8,9 @@ notebook cached, and mapping pages can embed executed cells at read time.
 
 Failures are not cached: myst-nb runs the notebook once more while reading its
 page and reports the failing cell with its traceback, like any other page.
+Both runs go through ``run_notebook``, which returns a kernel that died or
+never started as a failure instead of raising (that would stop the whole
+build), and starts the report with a sentence saying what went wrong and where.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -77,14 +81,71 @@ def failed_notebook(env: BuildEnvironment, path: str | Path):
     return nbformat.read(str(partial), as_version=4) if partial.is_file() else None
 
 
+def cell_name(notebook, index: int | None) -> str:
+    """A cell as myst-nb numbers it on the notebook's page, with the line where it starts."""
+    if index is None:
+        return "a cell"
+    source_map = notebook.metadata.get("source_map") or []
+    return f"cell {index + 1}" + (f" (line {source_map[index]})" if index < len(source_map) else "")
+
+
+def describe_failure(error: BaseException, notebook, cell_index: int | None, timeout) -> str:
+    """What went wrong, in words; cells are numbered as myst-nb numbers them, lines are the cell's first."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    where = cell_name(notebook, cell_index)
+    if isinstance(error, CellTimeoutError):
+        return f"{where} timed out after {timeout} s (nb_execution_timeout); the kernel was stopped"
+    if isinstance(error, DeadKernelError):
+        return (f"the kernel died while running {where}: the Python process exited "
+                "(os._exit, a crash in native code, or out of memory)")
+    if isinstance(error, NoSuchKernel):
+        installed = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        return (f"no such kernel {error.name!r}: the kernelspec name in the notebook's front matter "
+                f"is not an installed kernel (installed: {installed})")
+    if isinstance(error, CellExecutionError):
+        return f"{where} raised {error.ename}: {error.evalue}"[:300]
+    return f"the kernel failed: {type(error).__name__}: {error}"[:300]
+
+
+def run_notebook(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwargs):
+    """jupyter-cache's ``single_nb_execution``, for the pre-executor and (patched in) for myst-nb.
+
+    That function returns a failing cell or a timeout, but raises when the kernel dies or cannot
+    start; in myst-nb's read phase that aborts the build and no other page is reported. Here every
+    failure comes back as a failed result, and ``exc_string`` starts with ``describe_failure``.
+    """
+    from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    running: list[int] = []  # the cell being run when the kernel dies, from nbclient's hook
+    started = time.perf_counter()
+    try:
+        result = single_nb_execution(
+            nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors, meta_override=meta_override,
+            on_cell_execute=lambda cell, cell_index: running.append(cell_index), **kwargs,
+        )
+    except Exception as exc:  # noqa: BLE001 - DeadKernelError, NoSuchKernel, a kernel that never started
+        result = ExecutionResult(nb, cwd, time.perf_counter() - started, exc, traceback.format_exc())
+    if result.err is not None:
+        if meta_override:
+            timeout = nb.metadata.get("execution", {}).get("timeout", timeout)
+        summary = describe_failure(result.err, nb, running[-1] if running else None, timeout)
+        # The error's own text holds the cell and its traceback; nbclient's stack is noise then.
+        known = (CellExecutionError, CellTimeoutError, DeadKernelError, NoSuchKernel)
+        detail = str(result.err) if isinstance(result.err, known) else result.exc_string
+        result.exc_string = f"{summary}\n{detail}"
+    return result
+
+
 def _execute(payload: tuple[str, str, str, int]) -> tuple[str, str, float, str | None]:
     """Run in a worker process: execute one notebook, return it (partly run if it failed) as JSON."""
     path, notebook_json, cwd, timeout = payload
-    from jupyter_cache.executors.utils import single_nb_execution
-
     notebook = nbformat.reads(notebook_json, as_version=4)
-    result = single_nb_execution(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True)
-    error = None if result.err is None else f"{type(result.err).__name__}: {str(result.err).strip().splitlines()[-1][:300] if str(result.err).strip() else ''}"
+    result = run_notebook(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True)
+    error = None if result.err is None else result.exc_string.partition("\n")[0]
     return path, nbformat.writes(notebook), result.time, error
 
 
@@ -93,9 +154,10 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
         return
     cache = get_cache(env)
     pending = []
-    for docname in sorted(env.found_docs):
-        if not is_notebook_doc(docname):
-            continue
+    # Only notebooks Sphinx is about to read can need a run: unchanged ones were cached when
+    # they were last read, and a new framework version makes Sphinx read everything again.
+    app.mapsite_notebooks_read = sorted(d for d in docnames if is_notebook_doc(d))
+    for docname in app.mapsite_notebooks_read:
         path = env.doc2path(docname)
         try:
             notebook = read_notebook(env, path)
@@ -116,11 +178,20 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
     timeout = env.mystnb_config.execution_timeout
     payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout) for p, nb in pending]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for path, executed_json, seconds, error in pool.map(_execute, payloads):
-            executed = nbformat.reads(executed_json, as_version=4)
+        futures = {pool.submit(_execute, payload): payload for payload in payloads}
+        for future in as_completed(futures):
+            path = futures[future][0]
+            try:
+                path, executed_json, seconds, error = future.result()
+                executed = nbformat.reads(executed_json, as_version=4)
+            except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its notebook only
+                executed, seconds = by_path[path], 0.0
+                error = f"the execution worker failed: {type(exc).__name__}: {exc}"
             partial = _failed_path(env, path)
             if error is not None:
-                # Kept so a mapping page can still compare the values printed before the failure.
+                # Kept so a mapping page can still compare the values printed before the failure,
+                # and say why it failed.
+                executed.metadata["mapsite_failure"] = error
                 partial.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(executed, str(partial))
                 logger.info(f"[mapsite] {path} failed ({error}); myst-nb will report it")
@@ -148,6 +219,11 @@ def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
 
 
 def setup(app: Sphinx) -> dict:
+    import myst_nb.core.execute.cache as mystnb_cache
+
+    # myst-nb's cache client re-runs a failed notebook while reading its page: a dead kernel
+    # must come back as a failure there too, not as an exception that ends the build.
+    mystnb_cache.single_nb_execution = run_notebook
     app.add_config_value("mapsite_execution_workers", 0, "", types=[int])
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
