@@ -18,6 +18,7 @@ MODULES = (
     "mapsite.catalogue",   # {mapping-index} and mappings.json
     "mapsite.tables",      # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
+    "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
 )
 
 
