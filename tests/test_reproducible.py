@@ -11,7 +11,7 @@ import difflib
 
 from bs4 import BeautifulSoup
 
-VOLATILE = [".provenance", "table.docutils:has(th:-soup-contains('Exec Time'))"]
+VOLATILE = [".provenance", "table:has(th:-soup-contains('Run Time'))"]
 
 
 def normalised(path) -> str:

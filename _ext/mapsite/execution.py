@@ -109,6 +109,25 @@ def describe_failure(error: BaseException, notebook, cell_index: int | None, tim
     return f"the kernel failed: {type(error).__name__}: {error}"[:300]
 
 
+def merge_streams(notebook) -> None:
+    """Join consecutive stdout (or stderr) outputs of a cell into one.
+
+    The kernel flushes a cell's prints in chunks whose boundaries depend on timing, so the
+    same code can give one output or several; joined, every build stores the same notebook.
+    """
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.get("output_type") == "stream" and previous is not None
+                    and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+                previous["text"] = previous["text"] + output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
 def run_notebook(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwargs):
     """jupyter-cache's ``single_nb_execution``, for the pre-executor and (patched in) for myst-nb.
 
@@ -129,6 +148,7 @@ def run_notebook(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwa
         )
     except Exception as exc:  # noqa: BLE001 - DeadKernelError, NoSuchKernel, a kernel that never started
         result = ExecutionResult(nb, cwd, time.perf_counter() - started, exc, traceback.format_exc())
+    merge_streams(nb)
     if result.err is not None:
         if meta_override:
             timeout = nb.metadata.get("execution", {}).get("timeout", timeout)
