@@ -12,7 +12,7 @@ THEBE       := thebe@0.9.3
 AXE         := axe-core@4.14.1
 VENDOR      := $(BUILDDIR)/vendor
 
-.PHONY: html test serve clean new-mapping venv vendor bench
+.PHONY: html test serve clean new-mapping venv vendor live lab bench
 
 venv: $(INSTALLED)
 
@@ -48,6 +48,15 @@ serve: html
 # Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts.
 bench: $(INSTALLED) $(VENDOR)/.done
 	$(PY) benchmarks/bench.py
+
+# The site with live code: a Jupyter server (random token, only the site's origin) and the site, on loopback.
+live: html
+	$(PY) tools/live.py --port $(PORT)
+
+# JupyterLab on notebooks/ (loopback, random token); jupytext opens the MyST notebooks.
+LABPORT     ?= 8888
+lab: $(INSTALLED)
+	$(PY) tools/live.py lab --port $(LABPORT)
 
 # make new-mapping SLUG=Hardtanh: a detail page and its notebook from the templates.
 new-mapping:

@@ -1,5 +1,145 @@
-"""Placeholder: filled in by the live work."""
+"""Live code: run a mapping page's example against a local Jupyter server.
+
+Every page that embeds an ``{example}`` gets a "Run the example live" button
+(hidden until ``_static/live.js`` shows it). Pressing it asks the site for
+``live-server.json``; ``tools/live.py`` (``make live``) answers with the address
+and token of the Jupyter server it started, while a plain build answers with
+the file written here, which names no server, and the button explains how to
+start one. Only then is thebe loaded, from ``_static/thebe/`` (copied from
+the npm tarball ``make vendor`` unpacked; nothing comes from a CDN), and the
+example's code cells become editable cells run by that server's kernel.
+
+The JavaScript and CSS are added to the example pages only, so other pages
+stay as light as before, and nothing is fetched until the button is pressed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+
+logger = logging.getLogger(__name__)
+
+THEBE_VERSION = "0.9.3"
+THEBE_STATIC = "_static/thebe"       # where the build copies thebe's files
+CONFIG_NAME = "live-server.json"     # the page asks for this when the button is pressed
+EXAMPLE_CLASS = "mapping-example"    # the container written by the {example} directive
+BUTTON_LABEL = "Run the example live"
+# No server known: what a plain build serves. tools/live.py answers the same path from memory.
+NO_SERVER = {"url": None, "token": None}
 
 
-def setup(app):
+def thebe_source(app: Sphinx) -> Path | None:
+    """The unpacked thebe package: the configured folder, or _build/vendor/thebe next to the sources."""
+    candidates = []
+    if app.config.mapsite_thebe_dir:
+        candidates.append(Path(app.confdir, app.config.mapsite_thebe_dir))
+    candidates.append(Path(app.srcdir, "_build", "vendor", "thebe"))
+    for folder in candidates:
+        if (folder / "lib" / "index.js").is_file():
+            return folder
+    return None
+
+
+def thebe_files(lib: Path) -> list[Path]:
+    """What the browser loads: the entry point, its lazily loaded chunks, the CSS, and licences.
+
+    The source maps (about 11 MB) stay out: browsers only ask for them with developer tools open.
+    """
+    wanted = []
+    for path in sorted(lib.iterdir()):
+        if path.is_file() and (path.suffix in (".js", ".css") or path.name.endswith(".LICENSE.txt")):
+            wanted.append(path)
+    return wanted
+
+
+def has_example(doctree: nodes.Node | None) -> bool:
+    if doctree is None:
+        return False
+    return any(EXAMPLE_CLASS in node["classes"] for node in doctree.findall(nodes.container))
+
+
+def launcher_html(app: Sphinx, docname: str) -> str:
+    here = app.builder.get_target_uri(docname)
+    config = relative_uri(here, CONFIG_NAME)
+    thebe = relative_uri(here, THEBE_STATIC + "/index.js")
+    return (
+        f'<div class="live-launch" hidden data-config="{html.escape(config)}" '
+        f'data-thebe="{html.escape(thebe)}">'
+        f'<button type="button" class="live-button">{BUTTON_LABEL}</button>'
+        '<div class="live-status" role="status" aria-live="polite"></div>'
+        "</div>"
+    )
+
+
+def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if app.builder.format != "html" or not app.env.mapsite_live_available:
+        return
+    for container in doctree.findall(nodes.container):
+        if EXAMPLE_CLASS in container["classes"]:
+            container.insert(0, nodes.raw("", launcher_html(app, docname), format="html"))
+            break   # one button per page runs every example cell on it
+
+
+def _on_html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    # Called while the page is written, add_*_file adds these files to this page only.
+    if app.env.mapsite_live_available and has_example(doctree):
+        app.add_css_file("live.css")
+        app.add_js_file("live.js", loading_method="defer")
+
+
+def _on_builder_inited(app: Sphinx) -> None:
+    source = thebe_source(app) if app.builder.format == "html" else None
+    app.env.mapsite_live_available = source is not None
+    if app.builder.format != "html":
+        return
+    if source is None:
+        # Trimmed copies of the project (tools/subset.py, the tests) have no vendor folder.
+        logger.info(
+            "live code: thebe not found in _build/vendor/thebe (run `make vendor`); "
+            "pages get no live-code button"
+        )
+        return
+    try:
+        version = json.loads((source / "package.json").read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError):
+        version = None
+    if version != THEBE_VERSION:
+        logger.warning(
+            f"live code: {source} holds thebe {version}, the page script is written for {THEBE_VERSION}",
+            type="mapsite", subtype="live",
+        )
+    app.env.mapsite_thebe_lib = str(source / "lib")
+
+
+def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    (outdir / CONFIG_NAME).write_text(json.dumps(NO_SERVER) + "\n", encoding="utf-8")
+    lib = getattr(app.env, "mapsite_thebe_lib", None)
+    if not app.env.mapsite_live_available or not lib:
+        return
+    target = outdir / THEBE_STATIC
+    target.mkdir(parents=True, exist_ok=True)
+    for path in thebe_files(Path(lib)):
+        copy = target / path.name
+        if not copy.is_file() or copy.stat().st_size != path.stat().st_size \
+                or copy.stat().st_mtime < path.stat().st_mtime:
+            shutil.copy2(path, copy)
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("mapsite_thebe_dir", "", "html", types=frozenset({str}))
+    app.connect("builder-inited", _on_builder_inited)
+    app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("html-page-context", _on_html_page_context)
+    app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
