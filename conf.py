@@ -4,6 +4,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+# jsonschema imports rfc3987_syntax when installed (jupyter_server needs it), which compiles a
+# grammar on import: about a second of every build, for IRI checks no part of the build makes.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 # -- Project ---------------------------------------------------------------
 project = "PyTorch → MindSpore API mappings"

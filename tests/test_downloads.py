@@ -45,3 +45,10 @@ def test_zip_holds_every_notebook(site):
         names = sorted(archive.namelist())
     expected = sorted(f"notebooks/{p.stem}.ipynb" for p in (ROOT / "notebooks").glob("*.md"))
     assert names == expected
+
+
+def test_zip_is_linked_from_home_and_index(site):
+    for page in ("source/index.html", "source/mapping-index.html"):
+        links = [a["href"] for a in site.soup(page).select("a[href$='notebooks.zip']")]
+        assert links, f"{page} does not link notebooks.zip"
+        assert all(((site.html / page).parent / href).resolve().is_file() for href in links)

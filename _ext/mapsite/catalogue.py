@@ -105,8 +105,14 @@ def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> 
         node.replace_self(nodes.raw("", render_index(app, docname), format="html"))
 
 
+def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    app.mapsite_pages_read = bool(docnames)
+
+
 def _on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     # The index shows every entry: rewrite it whenever pages were read.
+    if not getattr(app, "mapsite_pages_read", True):
+        return []
     return sorted(getattr(env, "mapsite_index_docs", set()) & env.found_docs)
 
 
@@ -163,6 +169,7 @@ def setup(app: Sphinx) -> dict:
     app.add_node(mapping_index)
     app.add_directive("mapping-index", MappingIndexDirective)
     app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-updated", _on_env_get_updated)
     app.connect("env-purge-doc", _on_purge)
     app.connect("env-merge-info", _on_merge)
