@@ -125,6 +125,41 @@ def project_copy(tmp_path):
     return make
 
 
+PATCH_ON_IMPORT = """
+import builtins, sys
+_import = builtins.__import__
+
+%s
+
+def _hooked(name, *args, **kwargs):
+    result = _import(name, *args, **kwargs)
+    module = sys.modules.get(%r)
+    real = getattr(module, %r, None)
+    # Patched again after every import: a later star-import may restore the original.
+    if real is not None and not getattr(real, "drifted", False):
+        replacement = make(real)
+        replacement.drifted = True
+        setattr(module, %r, replacement)
+    return result
+
+builtins.__import__ = _hooked
+"""
+
+
+def patch_on_import(folder: Path, module: str, attribute: str, make_source: str) -> dict:
+    """Environment for a build in which ``module.attribute`` is replaced as soon as it is imported.
+
+    ``make_source`` defines ``make(real)``, returning the replacement. The sitecustomize goes on
+    PYTHONPATH, so the Sphinx process, the checker and every kernel run with the drifted API.
+    """
+    import textwrap
+
+    folder.mkdir(parents=True, exist_ok=True)
+    code = PATCH_ON_IMPORT % (textwrap.dedent(make_source).strip(), module, attribute, attribute)
+    (folder / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": str(folder)}
+
+
 def build_copy(project: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 

@@ -110,30 +110,19 @@ def test_consistent_row_pointed_at_another_api_fails(probe_project):
 
 
 def test_differs_row_whose_difference_is_patched_away_fails(probe_project, tmp_path):
-    from conftest import build_copy
+    from conftest import build_copy, patch_on_import
 
     translation = '    note: tanh approximation by default.\n    translation: "mindspore.nn.GELU(approximate=False)"\n'
     project = probe_project({"source/catalogue/probe": GELU_PAGE % ("mindspore.nn.GELU", "differs", translation)})
-    hook = tmp_path / "hook"
-    hook.mkdir()
     # A "release" in which mindspore.nn.GELU defaults to the exact form, like PyTorch.
-    (hook / "sitecustomize.py").write_text(
-        "import builtins, sys\n"
-        "_import = builtins.__import__\n"
-        "def _hooked(name, *args, **kwargs):\n"
-        "    module = _import(name, *args, **kwargs)\n"
-        "    nn = sys.modules.get('mindspore.nn')\n"
-        "    gelu = getattr(nn, 'GELU', None)\n"
-        "    if gelu is not None and not getattr(gelu, 'drifted', False):\n"
-        "        class ExactGELU(gelu):\n"
-        "            drifted = True\n"
-        "            def __init__(self, approximate=False):\n"
-        "                super().__init__(approximate=approximate)\n"
-        "        nn.GELU = ExactGELU\n"
-        "    return module\n"
-        "builtins.__import__ = _hooked\n"
-    )
-    result = build_copy(project, env={"PYTHONPATH": str(hook)})
+    env = patch_on_import(tmp_path / "hook", "mindspore.nn", "GELU", """
+        def make(real):
+            class ExactGELU(real):
+                def __init__(self, approximate=False):
+                    super().__init__(approximate=approximate)
+            return ExactGELU
+    """)
+    result = build_copy(project, env=env)
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "the documented difference has disappeared" in log and "probe.md" in log
