@@ -6,10 +6,14 @@ notebooks that have no cached result are executed in a process pool (one kernel
 per core) and stored in myst-nb's jupyter-cache. myst-nb then finds every
 notebook cached, and mapping pages can embed executed cells at read time.
 
-Failures are not cached: myst-nb runs the notebook once more while reading its
-page and reports the failing cell with its traceback, like any other page.
-Both runs go through ``run_notebook``, which returns a kernel that died or
-never started as a failure instead of raising (that would stop the whole
+Kernels come from the preloader (mapsite.preload) when ``mapsite_preload_modules``
+names modules: each is a fresh process forked after torch and mindspore were imported.
+
+Failures are not cached. myst-nb, not finding the notebook in the cache, asks for
+it to be executed while reading its page; it gets the failed run of this build
+instead (``_run_once``) and reports the failing cell with its traceback, like any
+other page. Executions go through ``run_notebook``, which returns a kernel that
+died or never started as a failure instead of raising (that would stop the whole
 build), and starts the report with a sentence saying what went wrong and where.
 """
 
@@ -17,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -160,12 +166,42 @@ def run_notebook(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwa
     return result
 
 
-def _execute(payload: tuple[str, str, str, int]) -> tuple[str, str, float, str | None]:
-    """Run in a worker process: execute one notebook, return it (partly run if it failed) as JSON."""
-    path, notebook_json, cwd, timeout = payload
+# Notebooks the pre-executor ran in this build and saw fail, by their sources: myst-nb, which
+# executes any notebook it does not find cached, gets this result instead of a second run.
+# Sphinx's parallel readers are forked after the pre-executor, so they inherit it.
+_FAILED_RUNS: dict[str, tuple[str, float, str, str]] = {}
+
+
+def _sources_key(notebook) -> str:
+    return hashlib.sha256(repr([(c.cell_type, c.source) for c in notebook.cells]).encode()).hexdigest()
+
+
+def _run_once(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwargs):
+    """myst-nb's notebook execution: reuse this build's failed pre-execution, or run it."""
+    from jupyter_cache.executors.utils import ExecutionResult
+
+    failed = _FAILED_RUNS.pop(_sources_key(nb), None)
+    if failed is None:
+        return run_notebook(nb, cwd, timeout, allow_errors=allow_errors, meta_override=meta_override, **kwargs)
+    executed_json, seconds, error_name, report = failed
+    executed = nbformat.reads(executed_json, as_version=4)
+    nb.cells = executed.cells  # in place: myst-nb renders the notebook object it passed in
+    nb.metadata.update({k: v for k, v in executed.metadata.items() if k != "mapsite_failure"})
+    # myst-nb reports the error by its class name, and then the report text.
+    error = type(error_name, (RuntimeError,), {})(report.partition("\n")[0])
+    return ExecutionResult(nb, cwd, seconds, error, report)
+
+
+def _execute(payload: tuple[str, str, str, int, str | None]) -> tuple[str, str, float, tuple[str, str] | None]:
+    """Run in a worker process: execute one notebook, return it (partly run if it failed) as JSON,
+    with the error's class name and report if it failed."""
+    path, notebook_json, cwd, timeout, preloader = payload
     notebook = nbformat.reads(notebook_json, as_version=4)
-    result = run_notebook(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True)
-    error = None if result.err is None else result.exc_string.partition("\n")[0]
+    from .preload import kernel_manager_class
+
+    result = run_notebook(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True,
+                          kernel_manager_class=kernel_manager_class(preloader))
+    error = None if result.err is None else (type(result.err).__name__, result.exc_string)
     return path, nbformat.writes(notebook), result.time, error
 
 
@@ -192,18 +228,42 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
     if not pending:
         return
     workers = max(1, min(len(pending), app.config.mapsite_execution_workers or os.cpu_count() or 1))
-    logger.info(f"[mapsite] executing {len(pending)} notebook(s) with {workers} kernel(s) in parallel")
+    modules = [m for m in app.config.mapsite_preload_modules if m]  # `-D mapsite_preload_modules=` gives [""]
+    logger.info(f"[mapsite] executing {len(pending)} notebook(s) with {workers} kernel(s) in parallel"
+                + (f", forked from a process that imported {', '.join(modules)}" if modules else ""))
     started = time.perf_counter()
     by_path = dict(pending)
     timeout = env.mystnb_config.execution_timeout
-    payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout) for p, nb in pending]
+    with ExitStack() as stack:
+        preloader = None
+        if modules:
+            from .preload import Preloader
+
+            # A short folder of its own: a Unix socket path has at most 107 characters.
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mapsite-"))
+            preloader = stack.enter_context(Preloader(Path(folder) / "preloader.sock", modules))
+        socket_path = preloader and preloader.socket_path
+        payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout, socket_path) for p, nb in pending]
+        _run_pool(env, cache, payloads, by_path, workers)
+        failure = preloader and preloader.failure()
+        if failure:
+            logger.warning(f"mapsite_preload_modules in conf.py: {failure}; the notebooks ran in ordinary kernels",
+                           type="mapsite", subtype="preload")
+    logger.info(f"[mapsite] notebooks executed in {time.perf_counter() - started:.1f} s")
+
+
+def _run_pool(env: BuildEnvironment, cache, payloads: list, by_path: dict, workers: int) -> None:
+    """Execute the payloads in a pool of worker processes; cache successes, keep failures aside."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_execute, payload): payload for payload in payloads}
         for future in as_completed(futures):
             path = futures[future][0]
             try:
-                path, executed_json, seconds, error = future.result()
+                path, executed_json, seconds, failure = future.result()
                 executed = nbformat.reads(executed_json, as_version=4)
+                error = failure and failure[1].partition("\n")[0]
+                if failure:
+                    _FAILED_RUNS[_sources_key(by_path[path])] = (executed_json, seconds, *failure)
             except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its notebook only
                 executed, seconds = by_path[path], 0.0
                 error = f"the execution worker failed: {type(exc).__name__}: {exc}"
@@ -225,7 +285,6 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
                 overwrite=True,
             )
             del by_path[path]
-    logger.info(f"[mapsite] notebooks executed in {time.perf_counter() - started:.1f} s")
 
 
 def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
@@ -241,10 +300,13 @@ def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
 def setup(app: Sphinx) -> dict:
     import myst_nb.core.execute.cache as mystnb_cache
 
-    # myst-nb's cache client re-runs a failed notebook while reading its page: a dead kernel
-    # must come back as a failure there too, not as an exception that ends the build.
-    mystnb_cache.single_nb_execution = run_notebook
+    # myst-nb's cache client runs any notebook not in the cache while reading its page. For
+    # one that failed in this build's pre-execution it gets that run's result (no second run);
+    # otherwise a dead kernel must come back as a failure, not as an exception that ends the build.
+    mystnb_cache.single_nb_execution = _run_once
     app.add_config_value("mapsite_execution_workers", 0, "", types=[int])
+    # Modules imported once by the kernel preloader (mapsite.preload); [] starts plain kernels.
+    app.add_config_value("mapsite_preload_modules", [], "", types=[list])
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

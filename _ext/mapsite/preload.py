@@ -1,0 +1,296 @@
+"""Kernels that start with torch and mindspore already imported.
+
+Importing torch and mindspore takes about 3 s of CPU, most of what a short example costs,
+and every notebook pays it again in a fresh kernel. The pre-executor therefore starts one
+*preloader* process that imports the configured modules (``mapsite_preload_modules``) and
+ipykernel once, then forks a child for every kernel it is asked for. Each notebook still
+runs in a process of its own, started from the same state as a fresh interpreter that has
+just imported those modules: nothing a notebook does reaches another one.
+
+The child becomes an ordinary IPython kernel (``ipykernel_launcher``): its own session
+(so interrupts and kills reach it and its subprocesses), the working folder and
+environment jupyter_client asked for, and numpy's global generator reseeded from the OS
+(forked children would otherwise share it; ``random`` reseeds itself after a fork).
+
+Used by the build only, through ``PreloadedKernelManager`` (an nbclient
+``kernel_manager_class``). Kernel specs other than this interpreter's ipykernel start as
+usual. tests/test_downloads re-executes every downloaded notebook in a plain kernel and
+compares its output with the built page, which keeps the two paths equal.
+
+Run as ``python preload.py SOCKET MODULE...``: this file imports nothing from the
+extension, so the kernels' ``sys.path`` stays that of a plain kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+READY_TIMEOUT = 120.0  # seconds a kernel request waits for the preloader to finish importing
+
+
+# -- the preloader process ------------------------------------------------------------------
+
+def _reply(conn: socket.socket, message: dict) -> None:
+    conn.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _read_message(conn: socket.socket) -> dict:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data or b"{}")
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: turn into `python -m ipykernel_launcher ...`, never return."""
+    code = 1
+    try:
+        os.setsid()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        sys.argv = list(request["argv"][2:])  # as `python -m ipykernel_launcher` sees them
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance(argv=request["argv"][3:])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return to the loop
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        os._exit(code)
+
+
+def serve(socket_path: str, modules: list[str]) -> None:
+    """Import the modules, then fork kernels on request until told to stop or orphaned."""
+    # `python preload.py` put this file's folder first on sys.path; a kernel would not have it.
+    del sys.path[0]
+    failure = None
+    try:
+        for module in modules:
+            __import__(module)
+        # The kernel's own heavy imports (IPython, zmq). Not ipykernel.kernelapp: it reads
+        # JPY_PARENT_PID from the environment on import, so each kernel imports it (3 ms).
+        import ipykernel.ipkernel  # noqa: F401
+    except BaseException as exc:  # noqa: BLE001 - reported to every request; kernels then start as usual
+        failure = f"the preloader could not import its modules: {type(exc).__name__}: {exc}"
+    parent = os.getppid()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(socket_path)
+    server.listen(16)
+    exits: dict[int, int] = {}
+    running: set[int] = set()
+    stopping = False
+    while not stopping and os.getppid() == parent:
+        ready, _, _ = select.select([server], [], [], 0.2)
+        for pid in list(running):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                running.discard(pid)
+                exits[pid] = os.waitstatus_to_exitcode(status)
+        if not ready:
+            continue
+        conn, _ = server.accept()
+        with conn:
+            request = _read_message(conn)
+            op = request.get("op")
+            if op == "start" and failure:
+                _reply(conn, {"error": failure})
+            elif op == "start":
+                pid = os.fork()
+                if pid == 0:
+                    server.close()
+                    conn.close()
+                    _become_kernel(request)
+                running.add(pid)
+                _reply(conn, {"pid": pid})
+            elif op == "poll":
+                _reply(conn, {"exit": exits.get(request["pid"]) if request["pid"] not in running else None})
+            elif op == "status":
+                _reply(conn, {"error": failure})
+            elif op == "stop":
+                stopping = True
+                _reply(conn, {})
+            else:
+                _reply(conn, {"error": f"unknown request {request!r}"})
+    for pid in running:  # kernels still alive when the build ends (it was interrupted)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    server.close()
+    Path(socket_path).unlink(missing_ok=True)
+
+
+# -- the build side -------------------------------------------------------------------------
+
+def request(socket_path: str, message: dict, wait: float = 0.0) -> dict:
+    """Send one request; wait up to `wait` seconds for the preloader to start listening."""
+    deadline = time.monotonic() + wait
+    while True:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            client.connect(socket_path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            client.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    with client:
+        _reply(client, message)
+        return _read_message(client)
+
+
+class Preloader:
+    """The preloader process of one pre-execution run; a context manager that stops it."""
+
+    def __init__(self, socket_path: Path, modules: list[str]):
+        self.socket_path = str(socket_path)
+        socket_path.unlink(missing_ok=True)
+        # It inherits the build's environment (GLOG_v, a test's sitecustomize), as kernels do.
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), self.socket_path, *modules], stdin=subprocess.DEVNULL,
+        )
+
+    def __enter__(self) -> "Preloader":
+        return self
+
+    def failure(self) -> str | None:
+        """Why the preloader could not import its modules (its kernels then started as usual)."""
+        return request(self.socket_path, {"op": "status"}, wait=READY_TIMEOUT)["error"]
+
+    def __exit__(self, *exc) -> None:
+        try:
+            request(self.socket_path, {"op": "stop"}, wait=0)
+            self.process.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - it never started listening or does not answer
+            self.process.kill()
+            self.process.wait()
+
+
+class ForkedKernel:
+    """What LocalProvisioner expects of a Popen, for a kernel the preloader forked."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, socket_path: str, pid: int):
+        self.socket_path, self.pid, self.returncode = socket_path, pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = request(self.socket_path, {"op": "poll", "pid": self.pid})["exit"]
+            except OSError:  # the preloader is gone, and its kernels with it
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"kernel {self.pid} still running")
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _provisioner_class():
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class PreloadedProvisioner(LocalProvisioner):
+        socket_path = ""
+
+        def _forkable(self, cmd: list[str]) -> bool:
+            return (bool(self.socket_path) and len(cmd) > 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]
+                    and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable))
+
+        async def launch_kernel(self, cmd: list[str], **kwargs):
+            if not self._forkable(cmd):
+                return await super().launch_kernel(cmd, **kwargs)
+            cwd = str(kwargs.get("cwd") or os.getcwd())
+            env = dict(kwargs.get("env") or os.environ)
+            env["JPY_PARENT_PID"] = str(os.getpid())  # what jupyter_client's launcher adds on POSIX
+            message = {"op": "start", "argv": cmd, "cwd": cwd, "env": env}
+            reply = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: request(self.socket_path, message, wait=READY_TIMEOUT))
+            if "error" in reply:
+                self.log.info("%s; starting an ordinary kernel", reply["error"])
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = ForkedKernel(self.socket_path, reply["pid"])
+            self.pid = self.pgid = reply["pid"]  # the child called setsid: its group is its pid
+            self.cwd = cwd
+            return self.connection_info
+
+    return PreloadedProvisioner
+
+
+def kernel_manager_class(socket_path: str | None):
+    """An AsyncKernelManager (nbclient's default) whose kernels come from the preloader, if any.
+
+    Its kernels talk over Unix sockets (ipc), not TCP: local to this machine by construction,
+    and each kernel's log stays free of the "running over TCP without encryption" warning.
+    """
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    provisioner_class = _provisioner_class()
+
+    class PreloadedKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            # Absolute: jupyter_client's default can be relative, and the kernel runs elsewhere.
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex}-ipc")
+
+        async def _async_pre_start_kernel(self, **kw):
+            if self.provisioner is None and socket_path:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                # Reading kernel_spec raises NoSuchKernel for an unknown name, as usual.
+                self.provisioner = provisioner_class(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner.socket_path = socket_path
+            return await super()._async_pre_start_kernel(**kw)
+
+    return PreloadedKernelManager
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2:])
