@@ -4,7 +4,8 @@ Measures, on a copy of the project (the repository is never modified):
   1. a clean build (empty output and caches),
   2. a no-op rebuild,
   3. a rebuild after one notebook changed,
-  4. the floor: every example notebook run as a plain Python script, one after another.
+  4. a clean build whose kernels are not preloaded (each imports torch and mindspore itself),
+  5. the floor: every example notebook run as a plain Python script, one after another.
 Then prints the ratios and, if chromium is available, the page weight per page type.
 
     .venv/bin/python benchmarks/bench.py            (make bench)
@@ -33,9 +34,10 @@ def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProc
     return time.perf_counter() - started, result
 
 
-def build(project: Path) -> float:
+def build(project: Path, out: Path | None = None, *overrides: str) -> float:
+    out = out or project / "_build" / "html"
     seconds, result = timed([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q",
-                             "-b", "html", str(project), str(project / "_build" / "html")])
+                             *[arg for o in overrides for arg in ("-D", o)], "-b", "html", str(project), str(out)])
     if result.returncode != 0:
         sys.exit(f"build failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return seconds
@@ -73,6 +75,8 @@ def main() -> int:
         notebook = project / "notebooks" / f"{CHANGED}.md"
         notebook.write_text(notebook.read_text().replace("import numpy as np", "import numpy as np  # changed", 1))
         changed = build(project)
+        # The same clean build with ordinary kernels, each importing torch and mindspore itself.
+        plain = build(project, tmp / "plain" / "html", f"mapsite_cache_dir={tmp / 'plain'}", "mapsite_preload_modules=")
         floors = floor(project, scratch)
         peak_child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -81,11 +85,13 @@ def main() -> int:
             ("cores", f"{os.cpu_count()}"),
             ("notebooks", f"{len(floors)}"),
             ("clean build", f"{clean:.1f} s"),
+            ("clean build, kernels not preloaded", f"{plain:.1f} s"),
             ("no-op rebuild", f"{noop:.1f} s"),
             (f"rebuild, {CHANGED} changed", f"{changed:.1f} s"),
             ("floor: notebooks as scripts, serial", f"{serial:.1f} s"),
             (f"floor of {CHANGED}", f"{floors[CHANGED]:.1f} s"),
             ("clean build / serial floor", f"{clean / serial:.2f}"),
+            ("clean build, not preloaded / serial floor", f"{plain / serial:.2f}"),
             ("changed rebuild / its floor", f"{changed / floors[CHANGED]:.2f}"),
             ("peak RSS of one child process", f"{peak_child_mib:.0f} MiB"),
         ]
