@@ -2,8 +2,8 @@
 a failed build, and every other page still built.
 
 Each test builds a probe project holding the bad input and a good page next to it.
-The probe notebooks import no framework, so their kernels start in a second or two;
-myst-nb runs a failing notebook twice (before the read phase and on its page).
+The probe notebooks import no framework, so their kernels start in a second or two.
+A failing notebook runs once, before the read phase; its page reports that run.
 """
 
 from __future__ import annotations
@@ -153,3 +153,12 @@ def test_stray_stderr_names_notebook_and_cell(probe_project):
     assert (f"source/mappings/probe.md:3: WARNING: stray stderr in cell 3 (line {BAD_CELL_LINE}) "
             "of example notebook notebooks/bad.md: 'oops'") in log, log[-4000:]
     assert (project / "_build/html/source/catalogue/good.html").is_file()
+
+
+def test_a_failing_notebook_runs_once(probe_project):
+    """myst-nb, not finding a failed notebook in the cache, is handed the failed run: no second run."""
+    cell = "with open('runs.txt', 'a') as log:\n    log.write('ran\\n')\nraise ValueError('bad input')"
+    project, code, log = build(probe_project, notebooks={"notebooks/bad": NOTEBOOK % ("python3", cell)})
+    assert code != 0
+    assert f"cell 3 (line {BAD_CELL_LINE}) raised ValueError: bad input" in log, log[-4000:]
+    assert (project / "notebooks" / "runs.txt").read_text() == "ran\n", "the failing notebook ran more than once"
