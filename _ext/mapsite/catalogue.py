@@ -48,10 +48,15 @@ def entry_urls(builder, from_docname: str, info: dict) -> tuple[str, str]:
     return page + "#" + info["anchor"], evidence
 
 
+def _breakable(name: str) -> str:
+    """An API name that may wrap after its dots (<wbr> adds no text to copy or search)."""
+    return html.escape(name).replace(".", ".<wbr>")
+
+
 def _badges(entry: dict) -> str:
     parts = []
     for eq in entry["equivalents"]:
-        api = html.escape(eq.get("api") or "composite")
+        api = _breakable(eq.get("api") or "composite")
         parts.append(
             f'<li><code>{api}</code> <span class="mapping-status status-{eq["status"]}">'
             f'{STATUS_LABELS[eq["status"]]}</span></li>'
@@ -90,7 +95,7 @@ def render_index(app: Sphinx, docname: str) -> str:
             kind = "detail page and example" if info["detail"] else "checks"
             out.append(
                 f'<tr class="mapping-row" data-namespace="{html.escape(namespace)}" data-status="{status_list}">'
-                f'<td><a href="{html.escape(page)}"><code>{html.escape(api)}</code></a></td>'
+                f'<td><a href="{html.escape(page)}"><code>{_breakable(api)}</code></a></td>'
                 f"<td>{_badges(entry)}</td>"
                 f"<td>{html.escape(entry['summary'])}</td>"
                 f'<td><a href="{html.escape(evidence)}">{kind}</a></td></tr>'
