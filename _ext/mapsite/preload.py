@@ -58,6 +58,7 @@ def _become_kernel(request: dict) -> None:
     """In the forked child: turn into `python -m ipykernel_launcher ...`, never return."""
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
         os.setsid()
         os.chdir(request["cwd"])
         os.environ.clear()
@@ -88,6 +89,9 @@ def serve(socket_path: str, modules: list[str]) -> None:
     """Import the modules, then fork kernels on request until told to stop or orphaned."""
     # `python preload.py` put this file's folder first on sys.path; a kernel would not have it.
     del sys.path[0]
+    # Ctrl-C on a build reaches the whole process group: the build then stops the preloader,
+    # which stops its kernels (they run in sessions of their own, out of Ctrl-C's reach).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     failure = None
     try:
         for module in modules:
