@@ -19,6 +19,7 @@ MODULES = (
     "mapsite.tables",      # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
     "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
+    "mapsite.templatecache",  # Jinja bytecode cache: templates compile once, not on every build
 )
 
 
