@@ -11,20 +11,22 @@ PORT        ?= 8000
 THEBE       := thebe@0.9.3
 AXE         := axe-core@4.14.1
 VENDOR      := $(BUILDDIR)/vendor
+# The stamp names the pins, so changing one fetches again (and nothing else does).
+VENDORED    := $(VENDOR)/.done-$(THEBE)-$(AXE)
 
 .PHONY: html test serve clean new-mapping venv vendor live lab bench
 
 venv: $(INSTALLED)
 
-vendor: $(VENDOR)/.done
+vendor: $(VENDORED)
 
 # npm pack fetches just the published tarballs (no dependency tree) and checks their integrity.
-$(VENDOR)/.done: Makefile
+$(VENDORED):
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
 	cd $(VENDOR) && npm pack --silent $(THEBE) $(AXE) >/dev/null
-	mkdir -p $(VENDOR)/thebe $(VENDOR)/axe-core
-	tar -xzf $(VENDOR)/thebe-*.tgz -C $(VENDOR)/thebe --strip-components=1
-	tar -xzf $(VENDOR)/axe-core-*.tgz -C $(VENDOR)/axe-core --strip-components=1
+	for package in thebe axe-core; do \
+	  mkdir -p $(VENDOR)/$$package && tar -xzf $(VENDOR)/$$package-*.tgz -C $(VENDOR)/$$package --strip-components=1; \
+	done
 	touch $@
 
 # The virtual environment is (re)installed whenever requirements.txt changes.
@@ -34,11 +36,11 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-html: $(INSTALLED) $(VENDOR)/.done
+html: $(INSTALLED) $(VENDORED)
 	$(PY) -m sphinx $(SPHINXOPTS) -j $(SPHINXJOBS) -b html . $(BUILDDIR)/html
 	@echo "Site built in $(BUILDDIR)/html (open $(BUILDDIR)/html/index.html, or run make serve)"
 
-test: $(INSTALLED) $(VENDOR)/.done
+test: $(INSTALLED) $(VENDORED)
 	$(PY) -m pytest tests
 
 serve: html
@@ -46,7 +48,7 @@ serve: html
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
 # Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts.
-bench: $(INSTALLED) $(VENDOR)/.done
+bench: $(INSTALLED) $(VENDORED)
 	$(PY) benchmarks/bench.py
 
 # The site with live code: a Jupyter server (random token, only the site's origin) and the site, on loopback.

@@ -48,7 +48,7 @@
   }
 
   function readConfig(url) {
-    return fetch(url, { cache: "no-store", credentials: "same-origin" }).then(function (response) {
+    return fetch(url, { cache: "no-store" }).then(function (response) {
       if (!response.ok) throw new Error("no " + url);
       return response.json();
     }).then(function (config) {
@@ -136,7 +136,6 @@
         live.parentNode.insertBefore(details, live.nextSibling);
       }
     });
-    return cells.length;
   }
 
   // CodeMirror's input is a bare textarea: name each one for screen readers.
@@ -202,7 +201,6 @@
   function start(box, button) {
     if (button.disabled) return;
     button.disabled = true;
-    if (window.performance && performance.mark) performance.mark("live-click");
     say(box, "checking", "Looking for a local Jupyter server…");
     var server;
     readConfig(box.getAttribute("data-config")).then(function (found) {
@@ -236,7 +234,6 @@
         thebe.on("status", react);
         thebe.on("error", react);
         prepareCells();
-        box.classList.add("live-on");
         say(box, "starting", "Connecting to the Jupyter server…");
         var booting = thebe.bootstrap(options(server));   // the editors exist once this returns
         labelEditors();
@@ -246,8 +243,7 @@
             if (over) return;
             live = true;
             endSessionOnLeave(server, result.session);
-            if (window.performance && performance.mark) performance.mark("live-ready");
-            button.hidden = true;
+              button.hidden = true;
             say(box, "ready", "Live: the cells below run in a Python kernel on " + server.url.replace(/\/$/, "") +
               ". Edit any cell and run it with its run button or Shift-Enter; run the first cell first, " +
               "it holds the imports.");

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+from subset import STRICT  # noqa: E402
 CHANGED = "clip_grad_value_"
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", ".pytest_cache")
 
@@ -37,7 +38,7 @@ def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProc
 
 def build(project: Path, out: Path | None = None, *overrides: str) -> float:
     out = out or project / "_build" / "html"
-    seconds, result = timed([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q",
+    seconds, result = timed([sys.executable, "-m", "sphinx", *STRICT, "-q",
                              *[arg for o in overrides for arg in ("-D", o)], "-b", "html", str(project), str(out)])
     if result.returncode != 0:
         sys.exit(f"build failed:\n{(result.stdout + result.stderr)[-3000:]}")

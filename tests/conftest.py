@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +13,21 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+import pageweight  # noqa: E402
+from pageweight import CHROMIUM_ARGS, serve  # noqa: E402
 from subset import STRICT  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
+
+def pinned(package: str) -> str:
+    """The version requirements.txt pins for a package."""
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower() == package:
+            return version.strip()
+    raise LookupError(f"requirements.txt pins no {package}")
+
+
+CHROMIUM = Path(pageweight.CHROMIUM)
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
@@ -65,20 +69,11 @@ def second_site(tmp_path_factory) -> Site:
     return Site(html=root / "html", cache=root / "cache", log=log)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output readable
-        pass
-
-
 @pytest.fixture(scope="session")
 def served_site(site):
     """The built site over HTTP on a free loopback port."""
-    handler = functools.partial(_QuietHandler, directory=str(site.html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(site.html) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

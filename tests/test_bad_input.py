@@ -2,7 +2,8 @@
 a failed build, and every other page still built.
 
 Each test builds a probe project holding the bad input and a good page next to it.
-The probe notebooks import no framework, so their kernels start in a second or two.
+The probe notebooks use no framework, but their kernels are forked from the build's
+preloader like every other, so these failures are the ones a real build meets.
 A failing notebook runs once, before the read phase; its page reports that run.
 """
 

@@ -368,12 +368,15 @@ def test_killing_the_script_outright_still_stops_the_server(site):
 
 
 def test_live_script_refuses_a_missing_site(tmp_path):
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    started = time.time() - 1  # process start times are rounded
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "live.py"), "--port", "0", "--html", str(tmp_path)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "make html" in result.stderr
-    # Nothing was started.
-    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+    # Nothing was started: no Jupyter server (it would have outlived live.py, adopted by init).
+    servers = [p.info for p in psutil.process_iter(["pid", "cmdline", "create_time"])
+               if (p.info["create_time"] or 0) >= started
+               and any(word in " ".join(p.info["cmdline"] or []) for word in ("jupyter", "live.py"))]
+    assert servers == []
 
 
 def test_lab_config_reads_the_notebooks_as_myst():

@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from jupyter_client.kernelspec import NoSuchKernel
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
+
 sys.path.insert(0, str(ROOT / "_ext"))
 
 from mapsite.preload import Preloader, kernel_manager_class  # noqa: E402

@@ -37,9 +37,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -69,15 +70,23 @@ def root_flags() -> list[str]:
     return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
-def jupyter_command(port: int, origin: str, root_dir: Path, verbose: bool = False) -> list[str]:
+def server_flags(port: int, root_dir: Path) -> list[str]:
+    """What both servers share: loopback only, this port or fail, no browser, root allowed as root."""
     return [
-        sys.executable, "-m", "jupyter_server",
         f"--ServerApp.ip={HOST}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        f"--ServerApp.allow_origin={origin}",
         f"--ServerApp.root_dir={root_dir}",
         "--ServerApp.open_browser=False",
+        *root_flags(),
+    ]
+
+
+def jupyter_command(port: int, origin: str, root_dir: Path, verbose: bool = False) -> list[str]:
+    return [
+        sys.executable, "-m", "jupyter_server",
+        *server_flags(port, root_dir),
+        f"--ServerApp.allow_origin={origin}",
         "--ServerApp.terminals_enabled=False",
         # Only the REST and kernel APIs are needed: skip the lab UI and its helpers (faster start).
         "--ServerApp.jpserver_extensions=jupyterlab=False",
@@ -88,7 +97,6 @@ def jupyter_command(port: int, origin: str, root_dir: Path, verbose: bool = Fals
         "--MappingKernelManager.cull_idle_timeout=1800",
         "--MappingKernelManager.cull_interval=300",
         f"--ServerApp.log_level={'INFO' if verbose else 'WARN'}",
-        *root_flags(),
     ]
 
 
@@ -135,7 +143,7 @@ def wait_for_jupyter(process: subprocess.Popen, url: str, token: str, timeout: f
             with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        except OSError:  # refused, reset, timed out (URLError is an OSError too)
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"the Jupyter server did not answer at {url} within {timeout:.0f} s")
@@ -144,8 +152,6 @@ def wait_for_jupyter(process: subprocess.Popen, url: str, token: str, timeout: f
 
 def process_tree(pid: int) -> list:
     """The process and everything it started (kernels live in sessions of their own)."""
-    import psutil
-
     try:
         parent = psutil.Process(pid)
         return [parent, *parent.children(recursive=True)]
@@ -155,8 +161,6 @@ def process_tree(pid: int) -> list:
 
 def stop_jupyter(process: subprocess.Popen, grace: float = 10.0) -> None:
     """Ask the server to stop (it shuts its kernels down), then make sure its whole tree is gone."""
-    import psutil
-
     tree = process_tree(process.pid)
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -189,8 +193,6 @@ def stop_jupyter(process: subprocess.Popen, grace: float = 10.0) -> None:
 
 def alive(proc) -> bool:
     """Running and not a zombie."""
-    import psutil
-
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -198,32 +200,27 @@ def alive(proc) -> bool:
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """The built site, plus /live-server.json naming the running Jupyter server."""
-
-    live_config: bytes = b'{"url": null, "token": null}'
-    quiet = True
+    """The built site, plus /live-server.json naming the running Jupyter server (``server.live_config``)."""
 
     def send_head(self):
         if self.path.split("?", 1)[0] == CONFIG_PATH:
+            body = self.server.live_config
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(self.live_config)))
+            self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            return io.BytesIO(self.live_config)
+            return io.BytesIO(body)
         return super().send_head()
 
     def log_message(self, format, *args):
-        if not self.quiet:
+        if not self.server.quiet:
             super().log_message(format, *args)
 
 
 def serve_site(html: Path, port: int, config: dict, quiet: bool = True) -> http.server.ThreadingHTTPServer:
-    handler_class = type("LiveSiteHandler", (SiteHandler,), {
-        "live_config": json.dumps(config).encode(), "quiet": quiet,
-    })
-    handler = functools.partial(handler_class, directory=str(html))
-    server = http.server.ThreadingHTTPServer((HOST, port), handler)
+    server = http.server.ThreadingHTTPServer((HOST, port), functools.partial(SiteHandler, directory=str(html)))
+    server.live_config, server.quiet = json.dumps(config).encode(), quiet
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="site", daemon=True).start()
     return server
@@ -291,15 +288,7 @@ def live(args: argparse.Namespace) -> int:
 def lab(args: argparse.Namespace) -> int:
     """JupyterLab on notebooks/, replacing this process: Lab handles Ctrl-C and ends its kernels."""
     token = secrets.token_urlsafe(32)
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        f"--ServerApp.ip={HOST}",
-        f"--ServerApp.port={args.port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={Path(args.root_dir).resolve()}",
-        "--ServerApp.open_browser=False",
-        *root_flags(),
-    ]
+    command = [sys.executable, "-m", "jupyterlab", *server_flags(args.port, Path(args.root_dir).resolve())]
     print(
         "JupyterLab on notebooks/, loopback only. Once it is up, open\n"
         f"  http://{HOST}:{args.port}/lab?token={token}\n"
@@ -307,7 +296,6 @@ def lab(args: argparse.Namespace) -> int:
         f"(Port taken? `make lab LABPORT=<another port>`.) Ctrl-C twice (or once, then y) stops it and its kernels.",
         flush=True,
     )
-    sys.stdout.flush()
     os.chdir(Path(args.root_dir).resolve())
     os.execve(sys.executable, command, base_env(token))
     return 0  # not reached

@@ -92,12 +92,12 @@ class PageWeight:
         }
 
 
-def measure(browser, base_url: str, path: str, viewport: dict | None = None) -> PageWeight:
+def measure(browser, base_url: str, path: str) -> PageWeight:
     """Load ``base_url + path`` in a fresh context of ``browser`` (a Playwright sync Browser)."""
     base_url = base_url.rstrip("/")
     path = path if path.startswith("/") else "/" + path
     origin = urlsplit(base_url)
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     weight = PageWeight(path=path)
     issued = []   # in the order the page asked for them: the document first
 

@@ -266,9 +266,8 @@ def seed_frameworks(seed: int) -> None:
     mindspore.set_seed(seed)
 
 
-def run_case(entry: dict, case: str, index: int, torch_fn: Any, ms_fn: Any) -> dict:
+def run_case(entry: dict, case: str, seed: int, torch_fn: Any, ms_fn: Any) -> dict:
     """Call both sides on the same seeded inputs; return a JSON-able record."""
-    seed = 1234 + index
     args, kwargs = _parse_call(case, Inputs(seed).namespace())
     record: dict[str, Any] = {"call": case}
     outputs = {}
@@ -341,7 +340,8 @@ def check_equivalent(entry: dict, position: int) -> dict:
         key_name = {"consistent": "mindspore", "differs": "translation", "none": "composite"}[status]
         ms_base = build(target, expression, key_name if expression else "api")
         for index, case in enumerate(cases):
-            seed_frameworks(1234 + index)  # the same weights and random draws on every build
+            seed = 1234 + index
+            seed_frameworks(seed)  # the same weights and random draws on every build
             torch_fn = make_callable(torch_base, "torch", entry, "pytorch")
             ms_fn = make_callable(ms_base, "mindspore", entry, f"{field}.api")
             if entry.get("weights") == "copy":
@@ -350,7 +350,7 @@ def check_equivalent(entry: dict, position: int) -> dict:
                 except Exception as exc:  # noqa: BLE001
                     raise EntryError("weights", str(exc)) from exc
             try:
-                result[key].append(run_case(entry, case, index, torch_fn, ms_fn))
+                result[key].append(run_case(entry, case, seed, torch_fn, ms_fn))
             except EntryError:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -396,25 +396,18 @@ def signature_of(dotted: str) -> str | None:
     return f"{dotted}{plain}"
 
 
-_SYNCHRONOUS = False
-
-
-def _synchronous_mindspore() -> None:
+def synchronous_mindspore() -> None:
     """Make MindSpore raise a kernel error at the failing call, not at a later one.
 
     By default PyNative launches operators asynchronously: a missing CPU kernel can
     surface at the next call's ``asnumpy()``, which would blame a correct translation.
     """
-    global _SYNCHRONOUS
-    if not _SYNCHRONOUS:
-        import mindspore
+    import mindspore
 
-        mindspore.set_context(pynative_synchronize=True)
-        _SYNCHRONOUS = True
+    mindspore.set_context(pynative_synchronize=True)
 
 
 def check_entry(entry: dict) -> dict:
-    _synchronous_mindspore()
     apis = [entry.get("pytorch")] + [eq.get("api") for eq in entry.get("equivalents", [])]
     signatures = {api: signature_of(api) for api in apis if api}
     results = []
@@ -446,6 +439,7 @@ def entries_in_page(path: str) -> list[dict]:
 def main(argv: list[str]) -> int:
     """``--json`` reads a JSON list of entries on stdin and writes results to stdout;
     otherwise check the mapping blocks of the given pages and print a report."""
+    synchronous_mindspore()
     if argv[:1] == ["--json"]:
         entries = json.load(sys.stdin)
         json.dump([check_entry(entry) for entry in entries], sys.stdout)

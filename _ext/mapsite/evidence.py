@@ -23,6 +23,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from .execution import worker_count
 from .registry import entries, mapping_evidence, simple_table
 from .versions import versions_key
 
@@ -78,25 +79,29 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         else:
             pending.append(info["entry"])
     if pending:
-        workers = max(1, min(len(pending), app.config.mapsite_execution_workers or os.cpu_count() or 1))
+        workers = worker_count(app, len(pending))
         batches = [pending[i::workers] for i in range(workers)]
         started = time.perf_counter()
         logger.info(f"[mapsite] checking {len(pending)} mapping(s) in {workers} process(es)")
+
+        def record(entry: dict, report: dict) -> bool:
+            """Keep the report; cache it if it passed. Failures are never cached."""
+            found[entry["pytorch"]] = report
+            if _passed(report):
+                (cache_dir / f"{_entry_key(entry)}.json").write_text(json.dumps(report), encoding="utf-8")
+            return _passed(report)
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            failing = []
-            for batch, reports in zip(batches, pool.map(run_checker, batches)):
-                for entry, report in zip(batch, reports):
-                    found[entry["pytorch"]] = report
-                    if _passed(report):
-                        (cache_dir / f"{_entry_key(entry)}.json").write_text(json.dumps(report), encoding="utf-8")
-                    else:
-                        failing.append(entry)
+            failing = [
+                entry
+                for batch, reports in zip(batches, pool.map(run_checker, batches))
+                for entry, report in zip(batch, reports)
+                if not record(entry, report)
+            ]
             # A failed MindSpore CPU kernel can break later calls in the same process, so a
             # failure only counts if the entry also fails alone, in a fresh process.
             for entry, reports in zip(failing, pool.map(run_checker, [[e] for e in failing])):
-                found[entry["pytorch"]] = reports[0]
-                if _passed(reports[0]):
-                    (cache_dir / f"{_entry_key(entry)}.json").write_text(json.dumps(reports[0]), encoding="utf-8")
+                record(entry, reports[0])
         logger.info(f"[mapsite] mapping checks ran in {time.perf_counter() - started:.1f} s")
     for api, info in sorted(entries(env).items()):
         for position, eq in enumerate(found[api]["equivalents"]):

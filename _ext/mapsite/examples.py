@@ -15,7 +15,6 @@ from pathlib import Path
 
 import yaml
 from docutils import nodes
-from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -73,10 +72,6 @@ def cell_tag(cell) -> str | None:
     return next((key for key, _ in FRAMEWORK_TABS if key in tags), None)
 
 
-def index_of(notebook, cell) -> int | None:
-    return next((i for i, c in enumerate(notebook.cells) if c is cell), None)
-
-
 def failure_summary(notebook) -> str:
     # The pre-executor records why the run stopped (a timeout or a dead kernel leaves no error output).
     if notebook.metadata.get("mapsite_failure"):
@@ -123,7 +118,6 @@ class ExampleDirective(SphinxDirective):
                 f"{failure_summary(notebook)}; its own page reports the details",
                 location=(self.env.docname, self.lineno), type="mapsite", subtype="example",
             )
-        self.notebook = notebook
         container = nodes.container(classes=["mapping-example"])
         self.state.nested_parse(StringList(self.markup(notebook)), self.content_offset, container)
         container += nodes.raw("", download_links_html(self.env.docname, self.env.app.builder, slug), format="html")
@@ -141,30 +135,31 @@ class ExampleDirective(SphinxDirective):
         groups: list[tuple[str | None, list]] = []
         # The notebook's own title and introduction stay on its page; the mapping page has its own.
         first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), 0)
-        for cell in notebook.cells[first_code:]:
-            tag = cell_tag(cell)
+        for index in range(first_code, len(notebook.cells)):
+            tag = cell_tag(notebook.cells[index])
             if groups and groups[-1][0] == ("tabs" if tag else None):
-                groups[-1][1].append(cell)
+                groups[-1][1].append(index)
             else:
-                groups.append(("tabs" if tag else None, [cell]))
-        for kind, cells in groups:
+                groups.append(("tabs" if tag else None, [index]))
+        for kind, indexes in groups:
             if kind is None:
-                for cell in cells:
-                    lines += self.cell_markup(cell)
+                for index in indexes:
+                    lines += self.cell_markup(notebook, index)
                 continue
             lines += [FENCE + "{tab-set}", ":sync-group: framework", ""]
             for key, label in FRAMEWORK_TABS:
-                members = [c for c in cells if cell_tag(c) == key]
+                members = [i for i in indexes if cell_tag(notebook.cells[i]) == key]
                 if not members:
                     continue
                 lines += ["`" * 7 + "{tab-item} " + label, f":sync: {key}", ""]
-                for cell in members:
-                    lines += self.cell_markup(cell)
+                for index in members:
+                    lines += self.cell_markup(notebook, index)
                 lines += ["`" * 7, ""]
             lines += [FENCE, ""]
         return lines
 
-    def cell_markup(self, cell) -> list[str]:
+    def cell_markup(self, notebook, index: int) -> list[str]:
+        cell = notebook.cells[index]
         if cell.cell_type == "markdown":
             return cell.source.splitlines() + [""]
         if cell.cell_type != "code" or "remove-cell" in cell.get("metadata", {}).get("tags", []):
@@ -176,7 +171,7 @@ class ExampleDirective(SphinxDirective):
             if kind == "stream":
                 text = output.get("text", "")
                 if output.get("name") == "stderr":
-                    where = cell_name(self.notebook, index_of(self.notebook, cell))
+                    where = cell_name(notebook, index)
                     logger.warning(
                         f"stray stderr in {where} of example notebook {NOTEBOOK_PREFIX}{self.arguments[0]}.md: "
                         f"{text.strip()[:200]!r}",

@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 NOTEBOOK_PREFIX = "notebooks/"
 
 
+def worker_count(app: Sphinx, jobs: int) -> int:
+    """Processes to run `jobs` in: one per core (or mapsite_execution_workers), never more than jobs."""
+    return max(1, min(jobs, app.config.mapsite_execution_workers or os.cpu_count() or 1))
+
+
 def is_notebook_doc(docname: str) -> bool:
     return docname.startswith(NOTEBOOK_PREFIX)
 
@@ -227,7 +232,7 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
         pending.append((str(path), notebook))
     if not pending:
         return
-    workers = max(1, min(len(pending), app.config.mapsite_execution_workers or os.cpu_count() or 1))
+    workers = worker_count(app, len(pending))
     modules = [m for m in app.config.mapsite_preload_modules if m]  # `-D mapsite_preload_modules=` gives [""]
     logger.info(f"[mapsite] executing {len(pending)} notebook(s) with {workers} kernel(s) in parallel"
                 + (f", forked from a process that imported {', '.join(modules)}" if modules else ""))

@@ -37,15 +37,9 @@ NO_SERVER = {"url": None, "token": None}
 
 
 def thebe_source(app: Sphinx) -> Path | None:
-    """The unpacked thebe package: the configured folder, or _build/vendor/thebe next to the sources."""
-    candidates = []
-    if app.config.mapsite_thebe_dir:
-        candidates.append(Path(app.confdir, app.config.mapsite_thebe_dir))
-    candidates.append(Path(app.srcdir, "_build", "vendor", "thebe"))
-    for folder in candidates:
-        if (folder / "lib" / "index.js").is_file():
-            return folder
-    return None
+    """The thebe package `make vendor` unpacked into _build/vendor/thebe, if it is there."""
+    folder = Path(app.srcdir, "_build", "vendor", "thebe")
+    return folder if (folder / "lib" / "index.js").is_file() else None
 
 
 def thebe_files(lib: Path) -> list[Path]:
@@ -58,12 +52,6 @@ def thebe_files(lib: Path) -> list[Path]:
         if path.is_file() and (path.suffix in (".js", ".css") or path.name.endswith(".LICENSE.txt")):
             wanted.append(path)
     return wanted
-
-
-def has_example(doctree: nodes.Node | None) -> bool:
-    if doctree is None:
-        return False
-    return any(EXAMPLE_CLASS in node["classes"] for node in doctree.findall(nodes.container))
 
 
 def launcher_html(app: Sphinx, docname: str) -> str:
@@ -80,7 +68,7 @@ def launcher_html(app: Sphinx, docname: str) -> str:
 
 
 def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    if app.builder.format != "html" or not app.env.mapsite_live_available:
+    if app.mapsite_thebe_lib is None:  # no thebe, or not an HTML build
         return
     for container in doctree.findall(nodes.container):
         if EXAMPLE_CLASS in container["classes"]:
@@ -89,17 +77,19 @@ def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> 
 
 
 def _on_html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    # Called while the page is written, add_*_file adds these files to this page only.
-    if app.env.mapsite_live_available and has_example(doctree):
+    # Called while the page is written, add_*_file adds these files to this page only:
+    # the pages that got a button.
+    if 'class="live-launch"' in context.get("body", ""):
         app.add_css_file("live.css")
         app.add_js_file("live.js", loading_method="defer")
 
 
 def _on_builder_inited(app: Sphinx) -> None:
-    source = thebe_source(app) if app.builder.format == "html" else None
-    app.env.mapsite_live_available = source is not None
+    # Set on every build (the app is not pickled), so a build without thebe gets no button.
+    app.mapsite_thebe_lib = None
     if app.builder.format != "html":
         return
+    source = thebe_source(app)
     if source is None:
         # Trimmed copies of the project (tools/subset.py, the tests) have no vendor folder.
         logger.info(
@@ -116,7 +106,7 @@ def _on_builder_inited(app: Sphinx) -> None:
             f"live code: {source} holds thebe {version}, the page script is written for {THEBE_VERSION}",
             type="mapsite", subtype="live",
         )
-    app.env.mapsite_thebe_lib = str(source / "lib")
+    app.mapsite_thebe_lib = source / "lib"
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
@@ -124,20 +114,18 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     outdir = Path(app.outdir)
     (outdir / CONFIG_NAME).write_text(json.dumps(NO_SERVER) + "\n", encoding="utf-8")
-    lib = getattr(app.env, "mapsite_thebe_lib", None)
-    if not app.env.mapsite_live_available or not lib:
+    if app.mapsite_thebe_lib is None:
         return
     target = outdir / THEBE_STATIC
     target.mkdir(parents=True, exist_ok=True)
-    for path in thebe_files(Path(lib)):
+    for path in thebe_files(app.mapsite_thebe_lib):
         copy = target / path.name
-        if not copy.is_file() or copy.stat().st_size != path.stat().st_size \
-                or copy.stat().st_mtime < path.stat().st_mtime:
+        wanted, present = path.stat(), copy.stat() if copy.is_file() else None
+        if present is None or present.st_size != wanted.st_size or present.st_mtime < wanted.st_mtime:
             shutil.copy2(path, copy)
 
 
 def setup(app: Sphinx) -> dict:
-    app.add_config_value("mapsite_thebe_dir", "", "html", types=frozenset({str}))
     app.connect("builder-inited", _on_builder_inited)
     app.connect("doctree-resolved", _on_doctree_resolved)
     app.connect("html-page-context", _on_html_page_context)

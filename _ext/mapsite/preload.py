@@ -24,6 +24,7 @@ extension, so the kernels' ``sys.path`` stays that of a plain kernel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import select
@@ -40,7 +41,8 @@ READY_TIMEOUT = 120.0  # seconds a kernel request waits for the preloader to fin
 
 # -- the preloader process ------------------------------------------------------------------
 
-def _reply(conn: socket.socket, message: dict) -> None:
+def _send(conn: socket.socket, message: dict) -> None:
+    """One JSON message per line, either way."""
     conn.sendall(json.dumps(message).encode() + b"\n")
 
 
@@ -65,12 +67,12 @@ def _become_kernel(request: dict) -> None:
         os.environ.update(request["env"])
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        sys.argv = list(request["argv"][2:])  # as `python -m ipykernel_launcher` sees them
+        sys.argv = request["argv"][2:]  # as `python -m ipykernel_launcher ...` sees them
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
         from ipykernel import kernelapp
 
-        kernelapp.launch_new_instance(argv=request["argv"][3:])
+        kernelapp.launch_new_instance(argv=sys.argv[1:])
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -122,7 +124,7 @@ def serve(socket_path: str, modules: list[str]) -> None:
             request = _read_message(conn)
             op = request.get("op")
             if op == "start" and failure:
-                _reply(conn, {"error": failure})
+                _send(conn, {"error": failure})
             elif op == "start":
                 pid = os.fork()
                 if pid == 0:
@@ -130,16 +132,16 @@ def serve(socket_path: str, modules: list[str]) -> None:
                     conn.close()
                     _become_kernel(request)
                 running.add(pid)
-                _reply(conn, {"pid": pid})
+                _send(conn, {"pid": pid})
             elif op == "poll":
-                _reply(conn, {"exit": exits.get(request["pid"]) if request["pid"] not in running else None})
+                _send(conn, {"exit": exits.get(request["pid"]) if request["pid"] not in running else None})
             elif op == "status":
-                _reply(conn, {"error": failure})
+                _send(conn, {"error": failure})
             elif op == "stop":
                 stopping = True
-                _reply(conn, {})
+                _send(conn, {})
             else:
-                _reply(conn, {"error": f"unknown request {request!r}"})
+                _send(conn, {"error": f"unknown request {request!r}"})
     for pid in running:  # kernels still alive when the build ends (it was interrupted)
         try:
             os.killpg(pid, signal.SIGKILL)
@@ -165,7 +167,7 @@ def request(socket_path: str, message: dict, wait: float = 0.0) -> dict:
                 raise
             time.sleep(0.05)
     with client:
-        _reply(client, message)
+        _send(client, message)
         return _read_message(client)
 
 
@@ -230,6 +232,7 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+@functools.cache
 def _provisioner_class():
     from jupyter_client.provisioning import LocalProvisioner
 
@@ -260,6 +263,7 @@ def _provisioner_class():
     return PreloadedProvisioner
 
 
+@functools.cache
 def kernel_manager_class(socket_path: str | None):
     """An AsyncKernelManager (nbclient's default) whose kernels come from the preloader, if any.
 

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from .execution import is_notebook_doc
 
@@ -33,22 +32,10 @@ def _on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     doctree += provenance_node(app.config.mapsite_versions, exec_data.get("mtime"), exec_data.get("runtime"))
 
 
-STATUS_WORDS = {"\N{WHITE HEAVY CHECK MARK}": "succeeded", "\N{CROSS MARK}": "failed"}
-
-
-class ExecutionStatusWords(SphinxPostTransform):
-    """Runs after myst-nb builds the execution table (its post-transform has priority 8)."""
-
-    default_priority = 9
-
-    def run(self, **kwargs) -> None:
-        for table in self.document.findall(nodes.table):
-            for text in list(table.findall(nodes.Text)):
-                if text.astext() in STATUS_WORDS:
-                    text.parent.replace(text, nodes.Text(STATUS_WORDS[text.astext()]))
-
-
 def setup(app: Sphinx) -> dict:
+    from myst_nb.ext import execution_tables
+
+    # myst-nb formats each column of the table with this map; its status formatter gives emoji.
+    execution_tables._key2transform["succeeded"] = lambda ok: "succeeded" if ok is True else "failed"
     app.connect("doctree-read", _on_doctree_read)
-    app.add_post_transform(ExecutionStatusWords)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
