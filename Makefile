@@ -8,9 +8,10 @@ SPHINXOPTS  ?= -W --keep-going -n
 SPHINXJOBS  ?= 1
 PORT        ?= 8000
 # Front-end packages, fetched from the npm registry at pinned versions and served from the site itself.
+# They live outside the build folder, so a new BUILDDIR or `make clean` never needs the network again.
 THEBE       := thebe@0.9.3
 AXE         := axe-core@4.14.1
-VENDOR      := $(BUILDDIR)/vendor
+VENDOR      := .vendor
 # The stamp names the pins, so changing one fetches again (and nothing else does).
 VENDORED    := $(VENDOR)/.done-$(THEBE)-$(AXE)
 

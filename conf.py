@@ -17,7 +17,7 @@ copyright = "2026, the mapping site authors"
 # conf.py sits at the top; pages live in source/, runnable examples in notebooks/.
 root_doc = "source/index"
 include_patterns = ["source/**", "notebooks/**"]
-exclude_patterns = ["_build", ".venv", "**/.ipynb_checkpoints", "notebooks/README.md"]
+exclude_patterns = ["_build", ".venv", ".vendor", "**/.ipynb_checkpoints", "notebooks/README.md"]
 
 extensions = [
     "myst_nb",          # MyST pages and text notebooks, executed at build time

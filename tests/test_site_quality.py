@@ -20,7 +20,7 @@ from conftest import ROOT
 
 import pageweight  # tools/ is on sys.path (conftest)
 
-AXE = ROOT / "_build" / "vendor" / "axe-core" / "axe.min.js"
+AXE = ROOT / ".vendor" / "axe-core" / "axe.min.js"
 PAGES = {
     **pageweight.PAGES,  # one index, mapping and notebook page
     "mapping-table": "/source/mappings/BatchNorm2d.html",

@@ -37,8 +37,8 @@ NO_SERVER = {"url": None, "token": None}
 
 
 def thebe_source(app: Sphinx) -> Path | None:
-    """The thebe package `make vendor` unpacked into _build/vendor/thebe, if it is there."""
-    folder = Path(app.srcdir, "_build", "vendor", "thebe")
+    """The thebe package `make vendor` unpacked into .vendor/thebe, if it is there."""
+    folder = Path(app.srcdir, ".vendor", "thebe")
     return folder if (folder / "lib" / "index.js").is_file() else None
 
 
@@ -93,7 +93,7 @@ def _on_builder_inited(app: Sphinx) -> None:
     if source is None:
         # Trimmed copies of the project (tools/subset.py, the tests) have no vendor folder.
         logger.info(
-            "live code: thebe not found in _build/vendor/thebe (run `make vendor`); "
+            "live code: thebe not found in .vendor/thebe (run `make vendor`); "
             "pages get no live-code button"
         )
         return
