@@ -25,7 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from subset import STRICT  # noqa: E402
+sys.path.insert(0, str(ROOT / "_ext"))
+from mapsite.runner import framework_env, sphinx_command  # noqa: E402
+
 CHANGED = "clip_grad_value_"
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", ".pytest_cache")
 
@@ -38,8 +40,8 @@ def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProc
 
 def build(project: Path, out: Path | None = None, *overrides: str) -> float:
     out = out or project / "_build" / "html"
-    seconds, result = timed([sys.executable, "-m", "sphinx", *STRICT, "-q",
-                             *[arg for o in overrides for arg in ("-D", o)], "-b", "html", str(project), str(out)])
+    seconds, result = timed(sphinx_command(project, out, "-q", *[arg for o in overrides for arg in ("-D", o)]),
+                            env=framework_env())
     if result.returncode != 0:
         sys.exit(f"build failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return seconds
@@ -54,7 +56,7 @@ def notebook_as_script(notebook: Path, target: Path) -> Path:
 def floor(project: Path, scratch: Path) -> dict[str, float]:
     """Each notebook as a plain script, run in its own folder like the build does."""
     times = {}
-    env = {**os.environ, "GLOG_v": "3"}
+    env = framework_env()
     for notebook in sorted((project / "notebooks").glob("*.md")):
         script = notebook_as_script(notebook, scratch / f"{notebook.stem}.py")
         seconds, result = timed([sys.executable, str(script)], cwd=project / "notebooks", env=env)

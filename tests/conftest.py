@@ -12,10 +12,11 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "_ext"))
 
 import pageweight  # noqa: E402
+from mapsite.runner import run_sphinx  # noqa: E402
 from pageweight import CHROMIUM_ARGS, serve  # noqa: E402
-from subset import STRICT  # noqa: E402
 
 
 def pinned(package: str) -> str:
@@ -41,12 +42,9 @@ class Site:
         return BeautifulSoup((self.html / page).read_text(encoding="utf-8"), "html.parser")
 
 
-def sphinx_build(source: Path, out: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sphinx", *STRICT, *extra, "-D", f"mapsite_cache_dir={cache}",
-         "-b", "html", str(source), str(out)],
-        capture_output=True, text=True, check=False,
-    )
+def sphinx_build(source: Path, out: Path, cache: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A strict build of ``source`` into ``out``, with its caches in ``cache``."""
+    return run_sphinx(source, out, *extra, "-D", f"mapsite_cache_dir={cache}", env=env)
 
 
 @pytest.fixture(scope="session")
@@ -156,12 +154,8 @@ def patch_on_import(folder: Path, module: str, attribute: str, make_source: str)
 
 
 def build_copy(project: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "sphinx", *STRICT, *extra, "-b", "html", str(project), str(project / "_build" / "html")],
-        capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
-    )
+    """A strict build of a project copy into its own ``_build/html``; ``env`` adds variables."""
+    return run_sphinx(project, None, *extra, env=env)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ def test_seed_page_shows_table_outputs_and_switches_tabs(page, served_site):
     tabs = page.locator(".mapping-example .sd-tab-set").first
     torch_output = tabs.locator(".sd-tab-content").nth(0).locator(".example-output").first
     ms_output = tabs.locator(".sd-tab-content").nth(1).locator(".example-output").first
-    # The seed's first PyTorch and first MindSpore output blocks (../shared/seed), first lines.
+    # The seed's first PyTorch and first MindSpore output blocks (tests/data/seed_outputs.txt), first lines.
     torch_first, ms_first = (seed_output_blocks()[i].splitlines()[0] for i in (0, 2))
     assert torch_output.is_visible() and torch_first in torch_output.inner_text()
     assert not ms_output.is_visible()

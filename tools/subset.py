@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+from mapsite.runner import run_sphinx  # noqa: E402
+
 SHARED = ("conf.py", "_ext", "_static", "_templates", "source/mapping-index.md")
 EXAMPLE = re.compile(r"^example:\s*([A-Za-z0-9_.-]+)\s*$", re.M)
-STRICT = ["-W", "--keep-going", "-n"]
 
 
 def make_subset(dest: Path, pages: list[str]) -> Path:
@@ -55,15 +56,6 @@ def make_subset(dest: Path, pages: list[str]) -> Path:
     return dest
 
 
-def build(project: Path, *extra: str, python: str = sys.executable) -> subprocess.CompletedProcess:
-    """Run a strict HTML build of ``project`` into ``project/_build/html``."""
-    project = Path(project)
-    return subprocess.run(
-        [python, "-m", "sphinx", *STRICT, *extra, "-b", "html", str(project), str(project / "_build" / "html")],
-        capture_output=True, text=True, check=False,
-    )
-
-
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__)
@@ -72,7 +64,7 @@ def main(argv: list[str]) -> int:
     if dest.exists():
         shutil.rmtree(dest)
     project = make_subset(dest, argv[1:])
-    result = build(project)
+    result = run_sphinx(project)
     sys.stdout.write(result.stdout[-4000:])
     sys.stderr.write(result.stderr)
     print(f"\nsubset build of {len(argv) - 1} page(s) in {project}: exit {result.returncode}")

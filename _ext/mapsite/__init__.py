@@ -5,9 +5,14 @@ One module per concern; each declares its own parallel safety.
 
 from __future__ import annotations
 
-from sphinx.application import Sphinx
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `python -m mapsite.checker` and tools import this package without Sphinx
+    from sphinx.application import Sphinx
 
 MODULES = (
+    "mapsite.settings",    # every mapsite_* setting, its default, and a check naming a bad one
+    "mapsite.shims",       # every patch of myst-nb internals, each checked to exist
     "mapsite.versions",    # framework versions: cache key and full re-read on upgrade
     "mapsite.execution",   # parallel notebook execution into myst-nb's cache
     "mapsite.examples",    # {example}: executed cells in tabs, documented-value drift guard
@@ -15,15 +20,21 @@ MODULES = (
     "mapsite.provenance",  # versions, time and run time under every executed page
     "mapsite.registry",    # {mapping}: the one source of each mapping's facts
     "mapsite.evidence",    # executed cross-checks for every mapping
-    "mapsite.catalogue",   # {mapping-index} and mappings.json
-    "mapsite.tables",      # parameter tables: every row has the header's column count
+    "mapsite.index_and_json",  # {mapping-index} and mappings.json
+    "mapsite.table_lint",  # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
     "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
+    "mapsite.removed",     # deleted pages leave the site: their HTML, downloads, report rows
     "mapsite.templatecache",  # Jinja bytecode cache: templates compile once, not on every build
 )
+
+
+ENV_VERSION = 2
 
 
 def setup(app: Sphinx) -> dict:
     for module in MODULES:
         app.setup_extension(module)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # Bumped whenever what the modules keep in the environment changes: Sphinx then reads
+    # every page again instead of trusting data an older version stored.
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": ENV_VERSION}

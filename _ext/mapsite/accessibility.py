@@ -97,8 +97,6 @@ def _on_page_context(app: Sphinx, pagename, templatename, context, doctree) -> N
 
 
 def setup(app: Sphinx) -> dict:
-    # Set from _static/a11y.js when the configuration is read; "html": a change rewrites every page.
-    app.add_config_value("mapsite_a11y_script", "", "html", types=[str])
     app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
     # After furo's handler (priority 500), which computes furo_navigation_tree.

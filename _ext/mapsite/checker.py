@@ -21,7 +21,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-os.environ.setdefault("GLOG_v", "3")  # MindSpore's glog noise goes to stderr
+from mapsite.runner import FRAMEWORK_ENV
+
+for _name, _value in FRAMEWORK_ENV.items():  # before MindSpore is imported (mapsite.runner says why)
+    os.environ.setdefault(_name, _value)
 
 FRAMEWORKS = ("torch", "mindspore")
 DEFAULT_RTOL = 1e-5

@@ -17,7 +17,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from .examples import download_links_html
-from .execution import NOTEBOOK_PREFIX, cached_notebook, is_notebook_doc
+from .execution import NOTEBOOK_PREFIX, cached_notebook, is_notebook_doc, read_notebook
+from .removed import removed_docs
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +44,21 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     env = app.env
     target_dir = Path(app.outdir, NOTEBOOK_PREFIX)
-    if not getattr(app, "mapsite_notebooks_read", True) and Path(app.outdir, ZIP_NAME).is_file():
-        return  # no notebook was read again, so the downloads already hold the current outputs
+    notebooks_removed = any(is_notebook_doc(d) for d in removed_docs(app))
+    if not getattr(app, "mapsite_notebooks_read", True) and not notebooks_removed and Path(app.outdir, ZIP_NAME).is_file():
+        return  # no notebook was read again or deleted, so the downloads already hold the current outputs
+    executing = env.mystnb_config.execution_mode != "off"
     target_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for docname in sorted(d for d in env.found_docs if is_notebook_doc(d)):
         source = Path(env.doc2path(docname))
         slug = docname[len(NOTEBOOK_PREFIX):]
         executed, record = cached_notebook(env, source)
-        if record is None:
+        if not executing:
+            executed = read_notebook(env, source)  # the page shows no outputs: neither does its download
+        elif record is None:
             logger.warning(f"{source}: no executed notebook to offer as a download", type="mapsite", subtype="download")
+            (target_dir / f"{slug}.ipynb").unlink(missing_ok=True)  # never an earlier build's outputs
             continue
         ipynb = target_dir / f"{slug}.ipynb"
         ipynb.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from sphinx.util import logging
 
 from .execution import worker_count
 from .registry import entries, mapping_evidence, simple_table
+from .runner import framework_env
 from .versions import versions_key
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _entry_key(entry: dict) -> str:
 
 
 def run_checker(batch: list[dict]) -> list[dict]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])), "GLOG_v": "3"}
+    env = framework_env(PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(
         [sys.executable, "-m", "mapsite.checker", "--json"],
         input=json.dumps(batch), capture_output=True, text=True, env=env, check=False,
@@ -67,14 +68,17 @@ def _passed(report: dict) -> bool:
 
 
 def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    cache_dir = _cache_dir(app)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     found = results(env)
     found.clear()
+    mode = env.mystnb_config.execution_mode
+    if mode == "off":  # nothing runs; mapsite.execution said so once, and each entry says so
+        return []
+    cache_dir = _cache_dir(app)
+    cache_dir.mkdir(parents=True, exist_ok=True)
     pending = []
     for api, info in sorted(entries(env).items()):
         cached = cache_dir / f"{_entry_key(info['entry'])}.json"
-        if cached.is_file():
+        if cached.is_file() and mode != "force":
             found[api] = json.loads(cached.read_text(encoding="utf-8"))
         else:
             pending.append(info["entry"])
@@ -137,6 +141,9 @@ HEADER = ["Call", "PyTorch result", "MindSpore result", "max |diff|", "Agree"]
 def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
     box = nodes.container(classes=["mapping-evidence"])
     if report is None:
+        box += nodes.paragraph(text="The checks of this mapping did not run in this build "
+                                    "(nb_execution_mode is 'off'): its statuses were not verified.",
+                               classes=["check-not-run"])
         return box
     signatures = [sig for sig in report.get("signatures", {}).values() if sig]
     if signatures:

@@ -21,8 +21,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
-from .execution import NOTEBOOK_PREFIX, cached_notebook, cell_name, failed_notebook
-from .provenance import provenance_node
+from .execution import NOTEBOOK_PREFIX, cached_notebook, cell_name, failed_notebook, note_execution, read_notebook
+from .provenance import not_executed_node, provenance_node
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +105,16 @@ class ExampleDirective(SphinxDirective):
             raise self.error(f"{where}: documented values are not valid YAML: {exc}")
         if not isinstance(expected, dict):
             raise self.error(f"{where}: documented values must be a mapping of value name to numbers")
+        executing = self.env.mystnb_config.execution_mode != "off"
         try:
             notebook, record = cached_notebook(self.env, path)
         except ValueError as exc:
             raise self.error(str(exc))
-        if record is None:
+        if not executing:
+            record = None  # a cached result is not this build's: show the code without outputs
+            notebook = read_notebook(self.env, path)
+        note_execution(self.env, self.env.docname, path, record)
+        if record is None and executing:
             partial = failed_notebook(self.env, path)
             if partial is not None:
                 notebook = partial
@@ -125,6 +130,8 @@ class ExampleDirective(SphinxDirective):
             container += provenance_node(
                 self.config.mapsite_versions, record.created.timestamp(), record.data.get("execution_seconds")
             )
+        elif not executing:
+            container += not_executed_node()
         if expected:
             container += self.documented_values(slug, notebook, expected)
         return [container]
@@ -232,6 +239,8 @@ class ExampleDirective(SphinxDirective):
         def fmt(numbers):
             return ", ".join(f"{x:g}" for x in numbers)
 
+        not_run = "not executed" if self.env.mystnb_config.execution_mode != "off" else "not executed (execution off)"
+
         lines = [
             "```{list-table} Documented values, checked against this build's execution "
             f"(tolerance {tolerance:g})",
@@ -244,7 +253,7 @@ class ExampleDirective(SphinxDirective):
             "  - Agrees",
         ]
         for name, want, got, agrees in rows:
-            lines += [f"* - `{name}`", f"  - {fmt(want)}", f"  - {fmt(got) or 'not executed'}",
+            lines += [f"* - `{name}`", f"  - {fmt(want)}", f"  - {fmt(got) or not_run}",
                       f"  - {'yes' if agrees else '**no**'}"]
         lines.append("```")
         section = nodes.container(classes=["documented-values"])

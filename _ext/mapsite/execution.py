@@ -2,19 +2,30 @@
 
 Sphinx hands ``-j`` workers consecutive documents, so two notebooks next to each
 other would run one after the other. Instead, at ``env-before-read-docs`` the
-notebooks that have no cached result are executed in a process pool (one kernel
-per core) and stored in myst-nb's jupyter-cache. myst-nb then finds every
-notebook cached, and mapping pages can embed executed cells at read time.
+notebooks to run are executed in a process pool (one kernel per core) and the
+successes stored in myst-nb's jupyter-cache, where mapping pages read them.
+
+myst-nb's execution modes keep their meaning:
+
+* ``cache`` (the site's default): a notebook runs when no valid cached result exists.
+* ``force``: every notebook and every mapping check runs again; every page that shows
+  an executed result is read again.
+* ``off``: nothing runs; the build says so once, and every page says its values were
+  not checked.
 
 Kernels come from the preloader (mapsite.preload) when ``mapsite_preload_modules``
 names modules: each is a fresh process forked after torch and mindspore were imported.
+Their sockets live in the build's own temporary folder, never in Jupyter's runtime folder.
 
-Failures are not cached. myst-nb, not finding the notebook in the cache, asks for
-it to be executed while reading its page; it gets the failed run of this build
-instead (``_run_once``) and reports the failing cell with its traceback, like any
-other page. Executions go through ``run_notebook``, which returns a kernel that
-died or never started as a failure instead of raising (that would stop the whole
-build), and starts the report with a sentence saying what went wrong and where.
+myst-nb, which would execute a notebook itself while reading its page, gets this build's
+run instead (``run_once``, patched in by mapsite.shims), so each notebook runs once per
+build, and a failure is reported with its page like any other. Executions go through
+``run_notebook``, which returns a kernel that died or never started as a failure instead
+of raising (that would stop the whole build), and starts the report with a sentence
+saying what went wrong and where.
+
+Every page records which cached result it showed (``note_execution``); a page whose
+result was missing or is gone is read again, so an incremental build equals a clean one.
 """
 
 from __future__ import annotations
@@ -33,10 +44,14 @@ import nbformat
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.util.console import bold
 
 logger = logging.getLogger(__name__)
 
 NOTEBOOK_PREFIX = "notebooks/"
+# Said once when nb_execution_mode is "off"; every page then says its values were not checked.
+NOT_EXECUTED = ("[mapsite] nb_execution_mode is 'off': no notebook or check runs in this build, so no "
+                "documented value and no status on this site was checked against the frameworks")
 
 
 def worker_count(app: Sphinx, jobs: int) -> int:
@@ -171,89 +186,95 @@ def run_notebook(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwa
     return result
 
 
-# Notebooks the pre-executor ran in this build and saw fail, by their sources: myst-nb, which
-# executes any notebook it does not find cached, gets this result instead of a second run.
-# Sphinx's parallel readers are forked after the pre-executor, so they inherit it.
-_FAILED_RUNS: dict[str, tuple[str, float, str, str]] = {}
+# Every notebook the pre-executor ran in this build, by its sources: myst-nb, which executes
+# a notebook it does not find cached (mode "cache") or every notebook it reads (mode "force"),
+# gets this build's run instead of a second one. Sphinx's parallel readers are forked after
+# the pre-executor, so they inherit it. Values: (notebook JSON, seconds, error name, report).
+_RUNS: dict[str, tuple[str, float, str | None, str | None]] = {}
 
 
 def _sources_key(notebook) -> str:
     return hashlib.sha256(repr([(c.cell_type, c.source) for c in notebook.cells]).encode()).hexdigest()
 
 
-def _run_once(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwargs):
-    """myst-nb's notebook execution: reuse this build's failed pre-execution, or run it."""
+def run_once(nb, cwd, timeout, allow_errors=False, meta_override=True, **kwargs):
+    """myst-nb's notebook execution (see mapsite.shims): reuse this build's run, or run it."""
     from jupyter_cache.executors.utils import ExecutionResult
 
-    failed = _FAILED_RUNS.pop(_sources_key(nb), None)
-    if failed is None:
+    run = _RUNS.pop(_sources_key(nb), None)
+    if run is None:
         return run_notebook(nb, cwd, timeout, allow_errors=allow_errors, meta_override=meta_override, **kwargs)
-    executed_json, seconds, error_name, report = failed
+    executed_json, seconds, error_name, report = run
     executed = nbformat.reads(executed_json, as_version=4)
     nb.cells = executed.cells  # in place: myst-nb renders the notebook object it passed in
     nb.metadata.update({k: v for k, v in executed.metadata.items() if k != "mapsite_failure"})
+    if error_name is None:
+        return ExecutionResult(nb, cwd, seconds, None, None)
     # myst-nb reports the error by its class name, and then the report text.
     error = type(error_name, (RuntimeError,), {})(report.partition("\n")[0])
     return ExecutionResult(nb, cwd, seconds, error, report)
 
 
-def _execute(payload: tuple[str, str, str, int, str | None]) -> tuple[str, str, float, tuple[str, str] | None]:
+def _execute(payload: tuple[str, str, str, int, str | None, str]) -> tuple[str, str, float, tuple[str, str] | None]:
     """Run in a worker process: execute one notebook, return it (partly run if it failed) as JSON,
     with the error's class name and report if it failed."""
-    path, notebook_json, cwd, timeout, preloader = payload
+    path, notebook_json, cwd, timeout, preloader, ipc_dir = payload
     notebook = nbformat.reads(notebook_json, as_version=4)
     from .preload import kernel_manager_class
 
     result = run_notebook(notebook, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True,
-                          kernel_manager_class=kernel_manager_class(preloader))
+                          kernel_manager_class=kernel_manager_class(preloader, ipc_dir))
     error = None if result.err is None else (type(result.err).__name__, result.exc_string)
     return path, nbformat.writes(notebook), result.time, error
 
 
 def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    if env.mystnb_config.execution_mode != "cache":
+    mode = env.mystnb_config.execution_mode
+    app.mapsite_notebooks_read = sorted(d for d in docnames if is_notebook_doc(d))
+    if mode == "off":
+        logger.info(bold(NOT_EXECUTED))
         return
     cache = get_cache(env)
     pending = []
     # Only notebooks Sphinx is about to read can need a run: unchanged ones were cached when
     # they were last read, and a new framework version makes Sphinx read everything again.
-    app.mapsite_notebooks_read = sorted(d for d in docnames if is_notebook_doc(d))
+    # In "force" mode every notebook is read (see _on_env_get_outdated) and runs again.
     for docname in app.mapsite_notebooks_read:
         path = env.doc2path(docname)
         try:
             notebook = read_notebook(env, path)
         except Exception:  # noqa: BLE001 - myst-nb reports unreadable notebooks with their page
             continue
-        try:
-            cache.match_cache_notebook(notebook)
-            continue
-        except KeyError:
-            pass
+        if mode == "cache":
+            try:
+                cache.match_cache_notebook(notebook)
+                continue
+            except KeyError:
+                pass
         pending.append((str(path), notebook))
     if not pending:
         return
     workers = worker_count(app, len(pending))
-    modules = [m for m in app.config.mapsite_preload_modules if m]  # `-D mapsite_preload_modules=` gives [""]
+    modules = app.config.mapsite_preload_modules  # mapsite.settings dropped the empty names
     logger.info(f"[mapsite] executing {len(pending)} notebook(s) with {workers} kernel(s) in parallel"
                 + (f", forked from a process that imported {', '.join(modules)}" if modules else ""))
     started = time.perf_counter()
     by_path = dict(pending)
     timeout = env.mystnb_config.execution_timeout
-    with ExitStack() as stack:
+    # The build's own folder (mode 0700, short path, removed afterwards) for the preloader's
+    # socket and the kernels' ipc sockets: Jupyter's runtime folder may not exist on a new account.
+    with tempfile.TemporaryDirectory(prefix="mapsite-") as folder, ExitStack() as stack:
         preloader = None
         if modules:
             from .preload import Preloader
 
-            # A short folder of its own: a Unix socket path has at most 107 characters.
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mapsite-"))
             preloader = stack.enter_context(Preloader(Path(folder) / "preloader.sock", modules))
         socket_path = preloader and preloader.socket_path
-        payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout, socket_path) for p, nb in pending]
+        payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout, socket_path, folder) for p, nb in pending]
         _run_pool(env, cache, payloads, by_path, workers)
         failure = preloader and preloader.failure()
         if failure:
-            logger.warning(f"mapsite_preload_modules in conf.py: {failure}; the notebooks ran in ordinary kernels",
-                           type="mapsite", subtype="preload")
+            logger.warning(f"mapsite_preload_modules in conf.py: {failure}", type="mapsite", subtype="preload")
     logger.info(f"[mapsite] notebooks executed in {time.perf_counter() - started:.1f} s")
 
 
@@ -267,8 +288,7 @@ def _run_pool(env: BuildEnvironment, cache, payloads: list, by_path: dict, worke
                 path, executed_json, seconds, failure = future.result()
                 executed = nbformat.reads(executed_json, as_version=4)
                 error = failure and failure[1].partition("\n")[0]
-                if failure:
-                    _FAILED_RUNS[_sources_key(by_path[path])] = (executed_json, seconds, *failure)
+                _RUNS[_sources_key(by_path[path])] = (executed_json, seconds, *(failure or (None, None)))
             except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its notebook only
                 executed, seconds = by_path[path], 0.0
                 error = f"the execution worker failed: {type(exc).__name__}: {exc}"
@@ -292,26 +312,66 @@ def _run_pool(env: BuildEnvironment, cache, payloads: list, by_path: dict, worke
             del by_path[path]
 
 
+# -- which executed result each page shows ---------------------------------------------------
+# A page shows an executed notebook either as a notebook page or embedded by {example}. Each
+# records here which cache record it showed (None: none, it failed or was not executed). A page
+# whose record is gone or was never there is read again, so an incremental build shows the same
+# results as a clean one, and a value that was not executed is reported on every build.
+
+def executions(env: BuildEnvironment) -> dict[str, dict[str, int | None]]:
+    if not hasattr(env, "mapsite_executions"):
+        env.mapsite_executions = {}
+    return env.mapsite_executions
+
+
+def note_execution(env: BuildEnvironment, docname: str, notebook_path: str | Path, record) -> None:
+    """Record that ``docname`` shows ``notebook_path``'s result from cache record ``record`` (or none)."""
+    executions(env).setdefault(docname, {})[str(notebook_path)] = None if record is None else record.pk
+
+
+def _on_doctree_read(app: Sphinx, doctree) -> None:
+    env = app.env
+    if not is_notebook_doc(env.docname):
+        return
+    path = env.doc2path(env.docname)
+    record = None
+    if env.mystnb_config.execution_mode != "off":
+        try:
+            record = cached_notebook(env, path)[1]
+        except Exception:  # noqa: BLE001 - an unreadable notebook is reported by myst-nb
+            record = None
+    note_execution(env, env.docname, path, record)
+
+
 def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
-    """Pages whose notebook failed last time are read again, so the failure is reported again."""
-    failed = []
-    for docname, data in getattr(env, "nb_metadata", {}).items():
-        exec_data = data.get("exec_data") or {}
-        if exec_data and not exec_data.get("succeeded", True) and docname in env.found_docs:
-            failed.append(docname)
-    return failed
+    """Pages to read again although their sources did not change.
+
+    "force": every page that shows an executed notebook (the notebooks run again). Otherwise:
+    every page that showed no executed result, or one that is no longer in the cache.
+    """
+    shown = {d: paths for d, paths in executions(env).items() if d in env.found_docs}
+    if env.mystnb_config.execution_mode == "force":
+        return sorted(shown)
+    if env.mystnb_config.execution_mode == "off":
+        return []
+    valid = {record.pk for record in get_cache(env).list_cache_records()} if shown else set()
+    return sorted(d for d, paths in shown.items() if any(pk not in valid for pk in paths.values()))
+
+
+def _on_purge(app, env, docname) -> None:
+    executions(env).pop(docname, None)
+
+
+def _on_merge(app, env, docnames, other) -> None:
+    for docname in docnames:
+        if docname in executions(other):
+            executions(env)[docname] = executions(other)[docname]
 
 
 def setup(app: Sphinx) -> dict:
-    import myst_nb.core.execute.cache as mystnb_cache
-
-    # myst-nb's cache client runs any notebook not in the cache while reading its page. For
-    # one that failed in this build's pre-execution it gets that run's result (no second run);
-    # otherwise a dead kernel must come back as a failure, not as an exception that ends the build.
-    mystnb_cache.single_nb_execution = _run_once
-    app.add_config_value("mapsite_execution_workers", 0, "", types=[int])
-    # Modules imported once by the kernel preloader (mapsite.preload); [] starts plain kernels.
-    app.add_config_value("mapsite_preload_modules", [], "", types=[list])
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
+    app.connect("doctree-read", _on_doctree_read)
+    app.connect("env-purge-doc", _on_purge)
+    app.connect("env-merge-info", _on_merge)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -87,6 +87,50 @@ def _become_kernel(request: dict) -> None:
         os._exit(code)
 
 
+def _tasks() -> set[int]:
+    """The thread ids of this process, as the kernel lists them."""
+    return {int(tid) for tid in os.listdir("/proc/self/task")}
+
+
+def describe_thread(tid: int) -> str:
+    """A thread by its Python name if it has one, else by the name the kernel gives it."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.native_id == tid:
+            return f"Python thread {thread.name!r} (tid {tid})"
+    try:
+        comm = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+    except OSError:
+        comm = "?"
+    return f"native thread {comm!r} (tid {tid})"
+
+
+def import_fork_safely(modules: list[str]) -> str | None:
+    """Import the modules; return why forking this process would be unsafe, or None.
+
+    fork() copies only the calling thread: a lock another thread held stays locked in the
+    child forever. The one extra thread allowed is the pool numpy's OpenBLAS starts on import,
+    which registers pthread_atfork handlers and builds its pool again in the child. It is
+    identified by starting numpy on its own first; any other thread left running after the
+    imports (a Python thread above all) makes the preloader refuse to fork.
+    """
+    before = _tasks()
+    import numpy  # noqa: F401 - its OpenBLAS pool is the thread known to survive fork
+    allowed = _tasks() - before
+    for module in modules:
+        __import__(module)
+    # The kernel's own heavy imports (IPython, zmq). Not ipykernel.kernelapp: it reads
+    # JPY_PARENT_PID from the environment on import, so each kernel imports it (3 ms).
+    import ipykernel.ipkernel  # noqa: F401
+    unsafe = sorted(_tasks() - before - allowed)
+    if unsafe:
+        names = ", ".join(describe_thread(tid) for tid in unsafe)
+        return (f"importing {', '.join(modules)} left {names} running, and a process with other "
+                "threads cannot be forked safely")
+    return None
+
+
 def serve(socket_path: str, modules: list[str]) -> None:
     """Import the modules, then fork kernels on request until told to stop or orphaned."""
     # `python preload.py` put this file's folder first on sys.path; a kernel would not have it.
@@ -94,13 +138,8 @@ def serve(socket_path: str, modules: list[str]) -> None:
     # Ctrl-C on a build reaches the whole process group: the build then stops the preloader,
     # which stops its kernels (they run in sessions of their own, out of Ctrl-C's reach).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    failure = None
     try:
-        for module in modules:
-            __import__(module)
-        # The kernel's own heavy imports (IPython, zmq). Not ipykernel.kernelapp: it reads
-        # JPY_PARENT_PID from the environment on import, so each kernel imports it (3 ms).
-        import ipykernel.ipkernel  # noqa: F401
+        failure = import_fork_safely(modules)
     except BaseException as exc:  # noqa: BLE001 - reported to every request; kernels then start as usual
         failure = f"the preloader could not import its modules: {type(exc).__name__}: {exc}"
     parent = os.getppid()
@@ -153,22 +192,61 @@ def serve(socket_path: str, modules: list[str]) -> None:
 
 # -- the build side -------------------------------------------------------------------------
 
+FALLBACK = "build with `-D mapsite_preload_modules=` to start ordinary kernels instead"
+
+
+class PreloaderGone(RuntimeError):
+    """The preloader process is no longer there to fork kernels."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def preloader_pid(socket_path: str) -> int | None:
+    """The preloader's pid, written next to its socket when it starts."""
+    try:
+        return int(Path(socket_path + ".pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def request(socket_path: str, message: dict, wait: float = 0.0) -> dict:
-    """Send one request; wait up to `wait` seconds for the preloader to start listening."""
+    """Send one request; wait up to `wait` seconds for the preloader to start listening.
+
+    A preloader that has died (a crash in native code, os._exit, a kill) fails the request at
+    once with PreloaderGone, saying so, instead of waiting for a socket nobody will open.
+    """
     deadline = time.monotonic() + wait
+    pid = preloader_pid(socket_path)
     while True:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             client.connect(socket_path)
             break
-        except (FileNotFoundError, ConnectionRefusedError):
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
             client.close()
+            if pid is not None and not _alive(pid):
+                raise PreloaderGone(
+                    f"the kernel preloader (pid {pid}, mapsite.preload) has died, so no kernel can be "
+                    f"forked from it; {FALLBACK}") from exc
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
     with client:
-        _send(client, message)
-        return _read_message(client)
+        try:
+            _send(client, message)
+            reply = _read_message(client)
+        except OSError as exc:
+            raise PreloaderGone(f"the kernel preloader stopped answering ({exc}); {FALLBACK}") from exc
+        if not reply and pid is not None and not _alive(pid):
+            raise PreloaderGone(f"the kernel preloader (pid {pid}) died while answering; {FALLBACK}")
+        return reply
 
 
 class Preloader:
@@ -181,13 +259,19 @@ class Preloader:
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__)), self.socket_path, *modules], stdin=subprocess.DEVNULL,
         )
+        # Kernel requests come from other processes (the execution workers): they learn from
+        # this file which process to watch, and fail fast if it dies.
+        Path(self.socket_path + ".pid").write_text(str(self.process.pid))
 
     def __enter__(self) -> "Preloader":
         return self
 
     def failure(self) -> str | None:
-        """Why the preloader could not import its modules (its kernels then started as usual)."""
-        return request(self.socket_path, {"op": "status"}, wait=READY_TIMEOUT)["error"]
+        """Why the preloader could not fork kernels (they then started as usual), or None."""
+        try:
+            return request(self.socket_path, {"op": "status"}, wait=READY_TIMEOUT)["error"]
+        except PreloaderGone as exc:
+            return str(exc)
 
     def __exit__(self, *exc) -> None:
         try:
@@ -196,6 +280,7 @@ class Preloader:
         except Exception:  # noqa: BLE001 - it never started listening or does not answer
             self.process.kill()
             self.process.wait()
+        Path(self.socket_path + ".pid").unlink(missing_ok=True)
 
 
 class ForkedKernel:
@@ -264,11 +349,26 @@ def _provisioner_class():
 
 
 @functools.cache
-def kernel_manager_class(socket_path: str | None):
+def _private_folder() -> str:
+    """A folder of this process's own (mode 0700, removed at exit) for kernels' ipc sockets."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="mapsite-ipc-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@functools.cache
+def kernel_manager_class(socket_path: str | None, ipc_dir: str | None = None):
     """An AsyncKernelManager (nbclient's default) whose kernels come from the preloader, if any.
 
     Its kernels talk over Unix sockets (ipc), not TCP: local to this machine by construction,
     and each kernel's log stays free of the "running over TCP without encryption" warning.
+    The sockets go into ``ipc_dir`` (the build's private temporary folder), not Jupyter's
+    runtime folder: on a new account that folder does not exist, and nothing here should
+    depend on what an earlier Jupyter session left behind.
     """
     import uuid
 
@@ -284,10 +384,8 @@ def kernel_manager_class(socket_path: str | None):
 
         @default("ip")
         def _ip_default(self) -> str:
-            # Absolute: jupyter_client's default can be relative, and the kernel runs elsewhere.
-            from jupyter_core.paths import jupyter_runtime_dir
-
-            return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex}-ipc")
+            # Short (a socket path has at most 107 characters) and absolute (the kernel runs elsewhere).
+            return os.path.join(ipc_dir or _private_folder(), f"k-{uuid.uuid4().hex[:12]}")
 
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None and socket_path:

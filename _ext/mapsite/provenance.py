@@ -1,7 +1,4 @@
 """Say on every executed page which versions produced its outputs, when, and how long it ran.
-
-Also words for the status column of myst-nb's execution table (``{nb-exec-table}``), which
-shows emoji that a machine without an emoji font draws as empty boxes.
 """
 
 from __future__ import annotations
@@ -24,18 +21,23 @@ def provenance_node(versions: dict, when: float | None, seconds: float | None) -
     return nodes.paragraph(text=text + ".", classes=["provenance"])
 
 
+def not_executed_node() -> nodes.Node:
+    return nodes.paragraph(
+        text="Not executed in this build (nb_execution_mode is 'off'): the outputs and documented "
+             "values on this page were not checked.", classes=["provenance", "not-executed"])
+
+
 def _on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     if not is_notebook_doc(docname):
+        return
+    if app.env.mystnb_config.execution_mode == "off":
+        doctree += not_executed_node()
         return
     exec_data = getattr(app.env, "nb_metadata", {}).get(docname, {}).get("exec_data") or {}
     doctree += provenance_node(app.config.mapsite_versions, exec_data.get("mtime"), exec_data.get("runtime"))
 
 
 def setup(app: Sphinx) -> dict:
-    from myst_nb.ext import execution_tables
-
-    # myst-nb formats each column of the table with this map; its status formatter gives emoji.
-    execution_tables._key2transform["succeeded"] = lambda ok: "succeeded" if ok is True else "failed"
     app.connect("doctree-read", _on_doctree_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

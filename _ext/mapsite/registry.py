@@ -110,7 +110,8 @@ class MappingDirective(SphinxDirective):
         api = entry["pytorch"]
         known = entries(self.env).get(api)
         if known and known["docname"] != self.env.docname:
-            raise self.error(f"{where}: pytorch: {api} is already mapped in {self.env.doc2path(known['docname'])}")
+            conflicts(self.env)[self.env.docname] = api
+            raise self.error(duplicate_message(self.env, where, api, known["docname"]))
         anchor = anchor_for(api)
         entries(self.env)[api] = {
             "entry": entry,
@@ -183,15 +184,47 @@ def simple_table(header: list[str], rows: list[list[nodes.Node]], classes: list[
     return table
 
 
+def conflicts(env: BuildEnvironment) -> dict[str, str]:
+    """Pages that declared a PyTorch API another page maps: docname -> API. Read again on every
+    build until fixed, so the error is never hidden by an unchanged page."""
+    if not hasattr(env, "mapsite_conflicts"):
+        env.mapsite_conflicts = {}
+    return env.mapsite_conflicts
+
+
+def duplicate_message(env: BuildEnvironment, where: str, api: str, other_docname: str) -> str:
+    return f"{where}: pytorch: {api} is already mapped in {env.doc2path(other_docname)}; each API is mapped once"
+
+
 def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     for api in [a for a, info in entries(env).items() if info["docname"] == docname]:
         del entries(env)[api]
+    conflicts(env).pop(docname, None)
 
 
 def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    for api, info in entries(other).items():
-        if info["docname"] in docnames:
-            entries(env)[api] = info
+    """Take a parallel reader's entries; two pages read by different readers may map the same API."""
+    for docname, api in conflicts(other).items():
+        if docname in docnames:
+            conflicts(env)[docname] = api
+    for api, info in sorted(entries(other).items(), key=lambda item: item[1]["docname"]):
+        if info["docname"] not in docnames:
+            continue
+        known = entries(env).get(api)
+        if known and known["docname"] != info["docname"]:
+            # Keep the entry of the page that sorts first, as a serial build (reading in order) does.
+            first, second = sorted([known, info], key=lambda i: i["docname"])
+            entries(env)[api] = first
+            conflicts(env)[second["docname"]] = api
+            where = f"{env.doc2path(second['docname'])}:{second['lineno']}"
+            logger.warning(duplicate_message(env, where, api, first["docname"]),
+                           location=(second["docname"], second["lineno"]), type="mapsite", subtype="duplicate")
+            continue
+        entries(env)[api] = info
+
+
+def _outdated(app: Sphinx, env: BuildEnvironment, added, changed, removed) -> list[str]:
+    return sorted(d for d in conflicts(env) if d in env.found_docs)
 
 
 def setup(app: Sphinx) -> dict:
@@ -199,4 +232,5 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("mapping", MappingDirective)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
+    app.connect("env-get-outdated", _outdated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -14,6 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
+from .runner import FRAMEWORK_ENV
+
 TRACKED_PACKAGES = ("torch", "mindspore", "numpy")
 
 
@@ -34,8 +36,8 @@ def versions_key(versions: dict[str, str]) -> str:
 
 
 def _on_config_inited(app: Sphinx, config: Config) -> None:
-    # MindSpore logs deprecations through glog on stderr; kernels inherit this.
-    os.environ["GLOG_v"] = "3"
+    # Kernels, the preloader and the checkers inherit this (mapsite.runner says why).
+    os.environ.update(FRAMEWORK_ENV)
     versions = framework_versions()
     config.mapsite_versions = versions
     if not config.mapsite_cache_dir:
@@ -47,9 +49,5 @@ def _on_config_inited(app: Sphinx, config: Config) -> None:
 
 
 def setup(app: Sphinx) -> dict:
-    # "env": a changed value makes Sphinx re-read (and so re-execute) every page.
-    app.add_config_value("mapsite_versions", {}, "env", types=[dict])
-    # Where executed notebooks and check results are cached (default: next to the output).
-    app.add_config_value("mapsite_cache_dir", "", "", types=[str])
     app.connect("config-inited", _on_config_inited, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -20,6 +20,7 @@ from sphinx.util.osutil import relative_uri
 
 from .evidence import results
 from .registry import SCHEMA_PATH, STATUS_LABELS, entries
+from .removed import removed_docs
 
 JSON_NAME = "mappings.json"
 SCHEMA_NAME = "mappings.schema.json"
@@ -115,8 +116,8 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
 
 
 def _on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    # The index shows every entry: rewrite it whenever pages were read.
-    if not getattr(app, "mapsite_pages_read", True):
+    # The index shows every entry: rewrite it whenever pages were read or deleted.
+    if not getattr(app, "mapsite_pages_read", True) and not removed_docs(app):
         return []
     return sorted(getattr(env, "mapsite_index_docs", set()) & env.found_docs)
 
@@ -136,11 +137,12 @@ def export(app: Sphinx) -> dict:
     for api, info in sorted(entries(app.env).items()):
         entry = info["entry"]
         page, evidence = entry_urls(app.builder, "index", info)
-        report = found.get(api, {"equivalents": []})
+        # No report: a build with execution off, which ran no check.
+        report = found.get(api) or {"equivalents": [{"verdict": "not run"}] * len(entry["equivalents"])}
         equivalents = []
         for eq, result in zip(entry["equivalents"], report["equivalents"]):
             exported = {k: eq[k] for k in ("api", "status", "note", "translation", "composite", "mindspore") if k in eq}
-            exported["verdict"] = result.get("verdict", "error")
+            exported["verdict"] = result["verdict"]
             exported["cases_checked"] = len(result.get("cases", []))
             equivalents.append(exported)
         item = {
