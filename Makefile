@@ -15,7 +15,8 @@ VENDOR      := .vendor
 # The stamp names the pins, so changing one fetches again (and nothing else does).
 VENDORED    := $(VENDOR)/.done-$(THEBE)-$(AXE)
 
-.PHONY: html test serve clean new-mapping venv vendor live lab bench
+
+.PHONY: html test test-unit serve clean new-mapping venv vendor live lab bench
 
 venv: $(INSTALLED)
 
@@ -35,6 +36,7 @@ $(INSTALLED): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	echo "$(CURDIR)/_ext" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mapsite.pth"
 	touch $@
 
 html: $(INSTALLED) $(VENDORED)
@@ -44,6 +46,10 @@ html: $(INSTALLED) $(VENDORED)
 test: $(INSTALLED) $(VENDORED)
 	$(PY) -m pytest tests
 
+# The fast tests alone (no site build): the checker's comparison, entry validation, table lint, ...
+test-unit: $(INSTALLED)
+	$(PY) -m pytest -m unit tests
+
 serve: html
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
@@ -51,6 +57,13 @@ serve: html
 # Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts.
 bench: $(INSTALLED) $(VENDORED)
 	$(PY) benchmarks/bench.py
+
+# make scan PATHS="train.py src/": the PyTorch APIs a program uses, each with its MindSpore equivalents and
+# page (the code is read, never run). SCANFLAGS="--json" or "--html report.html"; see python -m mapsite.scan --help.
+.PHONY: scan
+scan: $(INSTALLED)
+	@test -n "$(PATHS)" || { echo 'usage: make scan PATHS="file.py folder/ ..." [SCANFLAGS="--json | --html FILE"]'; exit 2; }
+	PYTHONPATH=_ext $(PY) -m mapsite.scan --mappings $(BUILDDIR)/html/mappings.json $(SCANFLAGS) $(PATHS)
 
 # The site with live code: a Jupyter server (random token, only the site's origin) and the site, on loopback.
 live: html

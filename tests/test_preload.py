@@ -92,3 +92,37 @@ def test_without_its_modules_the_preloader_starts_ordinary_kernels(tmp_path):
         assert "No module named 'a_module_that_does_not_exist'" in broken.failure()
     assert not kernel["preloaded"]
     assert kernel["ppid"] == os.getpid()
+
+
+THREAD_STARTER = """\
+import threading, time
+threading.Thread(target=time.sleep, args=(600,), name="background-poller", daemon=True).start()
+"""
+
+
+def test_a_module_that_leaves_a_thread_running_is_not_forked(tmp_path, monkeypatch):
+    (tmp_path / "starts_a_thread.py").write_text(THREAD_STARTER)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with Preloader(tmp_path / "p.sock", ["starts_a_thread"]) as refusing:
+        failure = refusing.failure()
+        kernel = report(run([PROBE], tmp_path, kernel_manager_class(refusing.socket_path)))
+    assert failure and "Python thread 'background-poller'" in failure, failure
+    assert "cannot be forked safely" in failure
+    assert kernel["ppid"] == os.getpid(), "the kernel should have started the ordinary way"
+
+
+def test_numpy_openblas_pool_is_the_only_thread_allowed(preloader):
+    # torch, mindspore, IPython and zmq leave no thread behind (NOTES: checked on this stack).
+    assert preloader.failure() is None
+
+
+def test_a_dead_preloader_fails_the_next_kernel_at_once_naming_the_fallback(tmp_path):
+    with Preloader(tmp_path / "p.sock", ["json"]) as dying:
+        assert dying.failure() is None
+        dying.process.kill()  # as a crash in native code or os._exit would
+        dying.process.wait()
+        with pytest.raises(Exception) as raised:
+            run(["1"], tmp_path, kernel_manager_class(dying.socket_path))
+        assert "-D mapsite_preload_modules=" in str(raised.value), raised.value
+        assert "has died" in str(raised.value)
+        assert "has died" in dying.failure()

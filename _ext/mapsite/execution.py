@@ -362,6 +362,15 @@ def _on_purge(app, env, docname) -> None:
     executions(env).pop(docname, None)
 
 
+def _on_build_finished(app: Sphinx, exception) -> None:
+    """Drop myst-nb's error log of a notebook that now ran (a clean build has none)."""
+    if exception is not None:
+        return
+    for docname, paths in executions(app.env).items():
+        if is_notebook_doc(docname) and all(pk is not None for pk in paths.values()):
+            Path(app.outdir, "reports", f"{docname}.err.log").unlink(missing_ok=True)
+
+
 def _on_merge(app, env, docnames, other) -> None:
     for docname in docnames:
         if docname in executions(other):
@@ -374,4 +383,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", _on_doctree_read)
     app.connect("env-purge-doc", _on_purge)
     app.connect("env-merge-info", _on_merge)
+    app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

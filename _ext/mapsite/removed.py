@@ -1,10 +1,11 @@
-"""Pages deleted from the sources disappear from the site, as if it were built clean.
+"""Pages added to or deleted from the sources: the site looks as if it were built clean.
 
 Sphinx forgets a deleted page's data (the extension's modules purge theirs per document),
 but leaves the page's HTML in the output folder and does not rewrite the pages that list
-it. This module notes which documents went away, has myst-nb's execution report written
-again when one of them was a notebook, and deletes their output files at the end of the
-build. ``downloads`` and ``index_and_json`` rewrite the zip and the index themselves.
+it: every page's navigation sidebar lists every page, and myst-nb's execution report lists
+every notebook. This module notes which documents came or went, has every page written
+again when one did, and deletes a deleted page's output files at the end of the build.
+``downloads`` and ``index_and_json`` rewrite the zip and the index themselves.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from .execution import NOTEBOOK_PREFIX, is_notebook_doc
 
 logger = logging.getLogger(__name__)
 
-EXEC_TABLE_KEY = "has_exec_table"   # what myst-nb stores for a page with an {nb-exec-table}
-
-
 def removed_docs(app: Sphinx) -> set[str]:
     """Documents deleted since the last build (known from env-get-outdated on)."""
     return getattr(app, "mapsite_removed", set())
@@ -29,15 +27,15 @@ def removed_docs(app: Sphinx) -> set[str]:
 
 def _on_env_get_outdated(app: Sphinx, env: BuildEnvironment, added, changed, removed) -> list[str]:
     app.mapsite_removed = set(removed)
+    # A first build adds every page: nothing was written before, so nothing needs rewriting.
+    app.mapsite_pages_came_or_went = bool(removed) or (bool(added) and bool(env.all_docs))
     return []
 
 
 def _on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    if not any(is_notebook_doc(d) for d in removed_docs(app)):
+    if not getattr(app, "mapsite_pages_came_or_went", False):
         return []
-    # myst-nb rewrites its execution report only when a notebook ran, not when one was deleted.
-    return sorted(d for d, data in getattr(env, "nb_metadata", {}).items()
-                  if data.get(EXEC_TABLE_KEY) and d in env.found_docs)
+    return sorted(env.found_docs)
 
 
 def output_files(app: Sphinx, docname: str) -> list[Path]:

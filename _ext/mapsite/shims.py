@@ -9,6 +9,9 @@ silently running myst-nb's own code path.
   build, and a dead kernel comes back as a failure instead of an exception.
 * The execution report's status column shows words, not emoji (a machine without an
   emoji font draws them as empty boxes).
+* myst-nb copies its stylesheet into ``_static`` only when the build finishes, so pages
+  written by a clean build link it without the ``?v=`` checksum that a rebuild adds. It is
+  copied when the builder starts instead, and every build writes the same links.
 """
 
 from __future__ import annotations
@@ -50,6 +53,16 @@ def install() -> None:
     tables._key2transform["succeeded"] = status_words
 
 
+def _copy_mystnb_stylesheet(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    from pathlib import Path
+
+    Path(app.outdir, "_static").mkdir(parents=True, exist_ok=True)
+    _target("myst_nb.sphinx_ext", "add_global_html_resources", "stylesheet").add_global_html_resources(app, None)
+
+
 def setup(app: Sphinx) -> dict:
     install()
+    app.connect("builder-inited", _copy_mystnb_stylesheet)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
