@@ -9,6 +9,22 @@ there, and authors can run it by hand on one page while writing an entry::
 Each case is a string of call arguments, for example ``"randn(2, 3), dim=1"``.
 Array inputs are generated with a fixed seed and handed to both frameworks as
 their own tensors; outputs are compared for structure, shape, dtype and value.
+
+APIs whose effect is state rather than a return value are checked through a
+fixed sequence of calls, run the same way on both sides. An entry declares at
+most one of these forms (see ``case_form``):
+
+* ``optimizer_steps: N``: each case is an optimizer's constructor arguments;
+  the optimizer takes N steps with the same seeded gradients, and the
+  parameters after the last step are compared.
+* ``schedule: {lr, epochs, steps_per_epoch}``: each case is a learning-rate
+  scheduler's arguments after the optimizer; the learning rate of every epoch
+  is compared.
+* ``inplace_grads: true``: the PyTorch function edits the ``.grad`` of the
+  parameters it is given; its return value (if any) and those gradients are
+  compared with what MindSpore returns for the gradients themselves.
+* ``train: [true, ..., false]`` (a list): a layer is called once per item, in
+  training or evaluation mode, keeping its state; all outputs are compared.
 """
 
 from __future__ import annotations
@@ -209,14 +225,18 @@ def resolve(dotted: str) -> Any:
     raise ImportError(f"no module named {parts[0]!r}")
 
 
-def evaluate(expression: str) -> Any:
-    """Evaluate a translation or composite expression with both frameworks in scope."""
+def evaluate(expression: str, extra: dict[str, Any] | None = None) -> Any:
+    """Evaluate a translation or composite expression with both frameworks in scope.
+
+    ``extra`` adds names: an entry with ``schedule`` gives its ``lr``, ``epochs`` and
+    ``steps_per_epoch``, which a per-step schedule needs and a PyTorch scheduler's
+    arguments do not carry."""
     import numpy as np
     import torch
     import mindspore
 
     names = {"np": np, "torch": torch, "mindspore": mindspore, "ms": mindspore,
-             "ops": mindspore.ops, "mint": mindspore.mint, "nn": mindspore.nn}
+             "ops": mindspore.ops, "mint": mindspore.mint, "nn": mindspore.nn, **(extra or {})}
     return eval(expression, names)
 
 
@@ -238,7 +258,8 @@ def make_callable(target: Any, framework: str, entry: dict, field: str):
         instance = target(*to_framework(args, framework), **to_framework(kwargs, framework))
     except Exception as exc:  # noqa: BLE001 - reported with the field that caused it
         raise EntryError(field, f"cannot construct {target.__name__}({init}): {exc}") from exc
-    train = bool(entry.get("train", False))
+    modes = train_modes(entry)
+    train = modes[0] if modes else bool(entry.get("train", False))
     if framework == "torch":
         instance.train(train)
     else:
@@ -261,6 +282,26 @@ def copy_weights(torch_module: Any, ms_cell: Any) -> None:
         target.set_data(mindspore.Tensor(source.detach().numpy()))
 
 
+def copy_weights_by_name(torch_module: Any, ms_cell: Any) -> None:
+    """Give each trainable MindSpore parameter the torch parameter of the same name.
+
+    For layers whose parameters are named alike but listed in another order (a stacked or
+    bidirectional ``LSTM``), where ``copy_weights`` would pair the wrong tensors."""
+    import mindspore
+
+    sources = {name: p for name, p in torch_module.named_parameters() if p.requires_grad}
+    targets = list(ms_cell.trainable_params())
+    unmatched = [p.name for p in targets if p.name not in sources or tuple(sources[p.name].shape) != tuple(p.shape)]
+    if unmatched or len(targets) != len(sources):
+        raise ValueError(
+            "weights: copy-by-name needs the same trainable parameter names and shapes, got "
+            f"{sorted((n, tuple(p.shape)) for n, p in sources.items())} and "
+            f"{sorted((p.name, tuple(p.shape)) for p in targets)}"
+        )
+    for target in targets:
+        target.set_data(mindspore.Tensor(sources[target.name].detach().numpy()))
+
+
 def seed_frameworks(seed: int) -> None:
     import mindspore
     import torch
@@ -269,16 +310,237 @@ def seed_frameworks(seed: int) -> None:
     mindspore.set_seed(seed)
 
 
+# --- stateful case forms ---------------------------------------------------------
+#
+# A plain case calls the API once and compares what it returns. Optimizers, schedulers,
+# functions that edit gradients in place and layers with running statistics show their
+# behaviour only over a sequence of calls; each form below runs that sequence identically
+# on both sides and returns what is compared.
+
+FORMS = ("optimizer_steps", "schedule", "inplace_grads")
+
+
+def case_form(entry: dict) -> str:
+    """``"call"`` (one call per case), or the stateful form the entry declares."""
+    forms = [name for name in FORMS if entry.get(name)]
+    if len(forms) > 1:
+        raise EntryError(forms[1], f"an entry has one case form, and {forms[0]} is already given")
+    return forms[0] if forms else "call"
+
+
+def train_modes(entry: dict) -> list[bool] | None:
+    """``train: [true, true, false]``: call the layer once per mode (True: training)."""
+    train = entry.get("train")
+    return [bool(mode) for mode in train] if isinstance(train, list) else None
+
+
+def _first_argument(args: tuple, kwargs: dict) -> tuple[int | str, Any]:
+    """Where the parameters are: the first positional argument, else the first keyword one."""
+    if args:
+        return 0, args[0]
+    if kwargs:
+        name = next(iter(kwargs))
+        return name, kwargs[name]
+    raise EntryError("cases", "this case form needs the parameters as the first argument")
+
+
+def _with_first(args: tuple, kwargs: dict, where: int | str, value: Any) -> tuple[tuple, dict]:
+    if where == 0:
+        return (value, *args[1:]), kwargs
+    return args, {**kwargs, where: value}
+
+
+def as_parameters(value: Any, framework: str, made: list, name: str | None = None) -> Any:
+    """Turn the arrays of an optimizer's ``params`` argument into parameters, appended to ``made``.
+
+    A list holds parameters; a dict of arrays names them (MindSpore calls them ``p0``, ``p1``,
+    ... otherwise, and its nn optimizers choose what to decay by name); a dict with a
+    ``params`` key is a parameter group. PyTorch receives a dict of arrays as a list.
+    ``framework="numpy"`` returns the arrays, in the same order."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if framework == "torch":
+            import torch
+
+            param = torch.nn.Parameter(torch.tensor(value))
+        elif framework == "mindspore":
+            import mindspore
+
+            param = mindspore.Parameter(mindspore.Tensor(value), name=name or f"p{len(made)}")
+        else:
+            param = value
+        made.append(param)
+        return param
+    if isinstance(value, dict) and "params" in value:
+        return {key: as_parameters(item, framework, made) if key == "params" else to_framework(item, framework)
+                for key, item in value.items()}
+    if isinstance(value, dict):
+        return [as_parameters(item, framework, made, str(key)) for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [as_parameters(item, framework, made) for item in value]
+    return to_framework(value, framework)
+
+
+def run_optimizer(framework: str, factory: Any, args: tuple, kwargs: dict, grads: list[list]) -> tuple:
+    """Build the optimizer from the case, take one step per entry of ``grads``, return the parameters.
+
+    PyTorch's step reads ``.grad``; a MindSpore optimizer is called with the gradients."""
+    where, first = _first_argument(args, kwargs)
+    made: list = []
+    params = as_parameters(first, framework, made)
+    args, kwargs = _with_first(to_framework(args, framework), to_framework(kwargs, framework), where, params)
+    optimizer = factory(*args, **kwargs)
+    for step in grads:
+        if framework == "torch":
+            import torch
+
+            for param, grad in zip(made, step):
+                param.grad = torch.tensor(grad)
+            optimizer.step()
+        else:
+            import mindspore
+
+            optimizer(tuple(mindspore.Tensor(grad) for grad in step))
+    return tuple(made)
+
+
+def run_schedule(framework: str, make: Any, args: tuple, kwargs: dict, schedule: dict) -> tuple:
+    """The learning rate of each epoch, from a scheduler built as ``make(optimizer, *case)``.
+
+    The optimizer is SGD over one parameter with ``schedule["lr"]``: PyTorch's, or on the
+    MindSpore side ``mindspore.experimental.optim.SGD`` (the optimizer family a scheduler
+    object drives). Each epoch takes ``steps_per_epoch`` steps with a gradient of one, then
+    steps the scheduler. A scheduler's rate is what its ``get_last_lr()[0]`` returns at the
+    start of the epoch, as returned. Anything else that ``make`` returns (a per-step list, a
+    ``LearningRateSchedule`` cell) is a ``learning_rate`` for ``mindspore.nn.SGD``; its rate
+    is the step the parameter takes in the epoch's first step, as a Python float."""
+    import numpy as np
+
+    lr, epochs, steps_per_epoch = schedule["lr"], schedule["epochs"], schedule["steps_per_epoch"]
+    if framework == "torch":
+        import torch
+
+        param = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([param], lr=lr)
+
+        def step() -> None:
+            param.grad = torch.ones(1)
+            optimizer.step()
+    else:
+        import mindspore
+        from mindspore.experimental import optim
+
+        param = mindspore.Parameter(mindspore.Tensor(np.zeros(1, np.float32)), name="p0")
+        optimizer = optim.SGD([param], lr=lr)
+
+        def step() -> None:
+            optimizer((mindspore.Tensor(np.ones(1, np.float32)),))
+    scheduler = make(optimizer, *to_framework(args, framework), **to_framework(kwargs, framework))
+    rates = []
+    if hasattr(scheduler, "step") and hasattr(scheduler, "get_last_lr"):
+        for _ in range(epochs):
+            rates.append(scheduler.get_last_lr()[0])
+            for _ in range(steps_per_epoch):
+                step()
+            scheduler.step()
+        return tuple(rates)
+    import mindspore
+
+    value = mindspore.Parameter(mindspore.Tensor(np.zeros(1, np.float32)), name="p1")
+    classic = mindspore.nn.SGD([value], learning_rate=scheduler)
+    for _ in range(epochs):
+        for index in range(steps_per_epoch):
+            before = value.asnumpy()[0]
+            classic((mindspore.Tensor(np.ones(1, np.float32)),))
+            if index == 0:
+                rates.append(float(before - value.asnumpy()[0]))
+    return tuple(rates)
+
+
+def run_inplace_grads(framework: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """PyTorch: the arrays of the first argument become the ``.grad`` of new parameters, which
+    are passed instead; the result is the gradients after the call, after the return value
+    when there is one. MindSpore has no ``.grad``: it is called with the gradients themselves
+    and its return value is the result."""
+    if framework != "torch":
+        return fn(*to_framework(args, framework), **to_framework(kwargs, framework))
+    import numpy as np
+    import torch
+
+    def with_grads(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            param = torch.nn.Parameter(torch.zeros(value.shape, dtype=torch.from_numpy(value).dtype))
+            param.grad = torch.tensor(value)
+            return param
+        if isinstance(value, (list, tuple)):
+            return type(value)(with_grads(item) for item in value)
+        return to_framework(value, framework)
+
+    def grads_of(value: Any) -> Any:
+        if isinstance(value, torch.nn.Parameter):
+            return value.grad
+        if isinstance(value, (list, tuple)):
+            return type(value)(grads_of(item) for item in value)
+        return value
+
+    where, first = _first_argument(args, kwargs)
+    params = with_grads(first)
+    args, kwargs = _with_first(to_framework(args, framework), to_framework(kwargs, framework), where, params)
+    returned = fn(*args, **kwargs)
+    return grads_of(params) if returned is None else (returned, grads_of(params))
+
+
+def run_in_modes(framework: str, fn: Any, args: tuple, kwargs: dict, modes: list[bool]) -> tuple:
+    """Call a layer once per mode (True: training, False: evaluation), keeping its state."""
+    setter = "train" if framework == "torch" else "set_train"
+    if not hasattr(fn, setter):
+        raise EntryError("train", f"a list of modes needs a layer with {setter}(), got {fn!r}")
+    outputs = []
+    for mode in modes:
+        getattr(fn, setter)(mode)
+        outputs.append(fn(*args, **kwargs))
+    return tuple(outputs)
+
+
+def _driver(entry: dict, args: tuple, kwargs: dict, inputs: Inputs):
+    """``drive(framework, fn)``: run one case on one side in the entry's form."""
+    form = case_form(entry)
+    modes = train_modes(entry)
+    if modes is not None and form != "call":
+        raise EntryError("train", f"a list of modes goes with plain cases, not with {form}")
+    if form == "optimizer_steps":
+        arrays: list = []
+        as_parameters(_first_argument(args, kwargs)[1], "numpy", arrays)
+        grads = [[inputs.rng.standard_normal(a.shape).astype(a.dtype) for a in arrays]
+                 for _ in range(int(entry["optimizer_steps"]))]
+        return lambda framework, fn: run_optimizer(framework, fn, args, kwargs, grads)
+    if form == "schedule":
+        return lambda framework, fn: run_schedule(framework, fn, args, kwargs, entry["schedule"])
+    if form == "inplace_grads":
+        return lambda framework, fn: run_inplace_grads(framework, fn, args, kwargs)
+
+    def call(framework: str, fn: Any) -> Any:
+        a, k = to_framework(args, framework), to_framework(kwargs, framework)
+        return fn(*a, **k) if modes is None else run_in_modes(framework, fn, a, k, modes)
+
+    return call
+
+
 def run_case(entry: dict, case: str, seed: int, torch_fn: Any, ms_fn: Any) -> dict:
     """Call both sides on the same seeded inputs; return a JSON-able record."""
-    args, kwargs = _parse_call(case, Inputs(seed).namespace())
+    inputs = Inputs(seed)
+    args, kwargs = _parse_call(case, inputs.namespace())
+    drive = _driver(entry, args, kwargs, inputs)
     record: dict[str, Any] = {"call": case}
     outputs = {}
     for framework, fn in (("torch", torch_fn), ("mindspore", ms_fn)):
         try:
-            result = fn(*to_framework(args, framework), **to_framework(kwargs, framework))
+            result = drive(framework, fn)
             outputs[framework] = to_plain(result)
             record[framework] = describe(outputs[framework])
+        except EntryError:
+            raise
         except Exception as exc:  # noqa: BLE001 - an exception is a finding, not a crash
             record[framework] = f"raises {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
     if len(outputs) < 2:
@@ -321,11 +583,13 @@ def check_equivalent(entry: dict, position: int) -> dict:
     if not cases:
         result["verdict"] = "example"  # checked by the page's executed example instead
         return result
+    # Optimizers and schedulers are built by the case itself, from its arguments.
+    factory = case_form(entry) in ("optimizer_steps", "schedule")
 
     def build(target: Any, expression: str | None, key: str):
         if expression is not None:
             try:
-                target = evaluate(expression)
+                target = evaluate(expression, entry.get("schedule"))
             except Exception as exc:  # noqa: BLE001
                 raise EntryError(f"{field}.{key}", f"{expression!r} does not evaluate: {exc}") from exc
         return target
@@ -345,11 +609,11 @@ def check_equivalent(entry: dict, position: int) -> dict:
         for index, case in enumerate(cases):
             seed = 1234 + index
             seed_frameworks(seed)  # the same weights and random draws on every build
-            torch_fn = make_callable(torch_base, "torch", entry, "pytorch")
-            ms_fn = make_callable(ms_base, "mindspore", entry, f"{field}.api")
-            if entry.get("weights") == "copy":
+            torch_fn = torch_base if factory else make_callable(torch_base, "torch", entry, "pytorch")
+            ms_fn = ms_base if factory else make_callable(ms_base, "mindspore", entry, f"{field}.api")
+            if entry.get("weights") in ("copy", "copy-by-name"):
                 try:
-                    copy_weights(torch_fn, ms_fn)
+                    (copy_weights if entry["weights"] == "copy" else copy_weights_by_name)(torch_fn, ms_fn)
                 except Exception as exc:  # noqa: BLE001
                     raise EntryError("weights", str(exc)) from exc
             try:
