@@ -126,33 +126,33 @@ def test_failing_notebook_is_reported_and_other_pages_built(probe_project, case,
     started = time.perf_counter()
     project, code, log = build(
         probe_project, *extra,
-        pages={"source/mappings/probe": "# Probe\n\n```{example} bad\n```\n"},
-        notebooks={"notebooks/bad": NOTEBOOK % (kernel, cell)},
+        pages={"source/mappings/probe": "# Probe\n\n```{example}\n```\n"},
+        notebooks={"notebooks/probe": NOTEBOOK % (kernel, cell)},
     )
     assert code != 0
     assert time.perf_counter() - started < SLEEP / 2, "a stuck kernel was waited for, not stopped"
     # On the notebook's own page (myst-nb's report, our sentence first) ...
-    assert re.search(rf"notebooks/bad\.md: WARNING: Executing notebook failed: \w+\n{re.escape(message)}", log), log[-4000:]
+    assert re.search(rf"notebooks/probe\.md: WARNING: Executing notebook failed: \w+\n{re.escape(message)}", log), log[-4000:]
     # ... and where a mapping page embeds it.
-    assert ("source/mappings/probe.md:3: WARNING: example notebook notebooks/bad.md failed to execute: "
+    assert ("source/mappings/probe.md:3: WARNING: example notebook notebooks/probe.md failed to execute: "
             + message) in log, log[-4000:]
     html = project / "_build" / "html"
     assert (html / "source/catalogue/good.html").is_file(), "the good page is still built"
-    assert (html / "notebooks/bad.html").is_file() and (html / "source/mappings/probe.html").is_file()
+    assert (html / "notebooks/probe.html").is_file() and (html / "source/mappings/probe.html").is_file()
     if case != "no_such_kernel":  # what ran before the failure is still shown
-        assert "before the bad cell" in (html / "notebooks/bad.html").read_text(encoding="utf-8")
+        assert "before the bad cell" in (html / "notebooks/probe.html").read_text(encoding="utf-8")
 
 
 def test_stray_stderr_names_notebook_and_cell(probe_project):
     project, code, log = build(
         probe_project,
-        pages={"source/mappings/probe": "# Probe\n\n```{example} bad\n```\n"},
-        notebooks={"notebooks/bad": NOTEBOOK % ("python3", "import sys\nprint('oops', file=sys.stderr)")},
+        pages={"source/mappings/probe": "# Probe\n\n```{example}\n```\n"},
+        notebooks={"notebooks/probe": NOTEBOOK % ("python3", "import sys\nprint('oops', file=sys.stderr)")},
     )
     assert code != 0
-    assert "notebooks/bad.md:20: WARNING: stderr was found in the cell outputs of cell 3" in log, log[-4000:]
+    assert "notebooks/probe.md:20: WARNING: stderr was found in the cell outputs of cell 3" in log, log[-4000:]
     assert (f"source/mappings/probe.md:3: WARNING: stray stderr in cell 3 (line {BAD_CELL_LINE}) "
-            "of example notebook notebooks/bad.md: 'oops'") in log, log[-4000:]
+            "of example notebook notebooks/probe.md: 'oops'") in log, log[-4000:]
     assert (project / "_build/html/source/catalogue/good.html").is_file()
 
 

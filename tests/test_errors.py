@@ -49,10 +49,18 @@ def test_malformed_entry_names_file_and_field(probe_project, changes, message):
 
 
 def test_missing_example_notebook_is_named(probe_project):
-    code, log = build_probe(probe_project, "# Probe\n\n```{example} no_such_notebook\n```\n")
-    assert code != 0
-    assert "source/catalogue/probe.md" in log
+    project = probe_project({"source/mappings/no_such_notebook": "# Probe\n\n```{example}\n```\n"})
+    result = build_copy(project)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "source/mappings/no_such_notebook.md:3" in log
     assert "example notebook notebooks/no_such_notebook.md does not exist" in log
+
+
+def test_an_example_outside_a_detail_page_is_named(probe_project):
+    code, log = build_probe(probe_project, "# Probe\n\n```{example}\n```\n")
+    assert code != 0
+    assert "source/catalogue/probe.md:3: {example} belongs on a detail page under source/mappings/" in log, log[-2000:]
 
 
 def test_every_failing_page_is_reported(probe_project):

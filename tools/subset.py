@@ -12,7 +12,6 @@ with a generated home page listing just those.
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ sys.path.insert(0, str(ROOT / "_ext"))
 from mapsite.runner import run_sphinx  # noqa: E402
 
 SHARED = ("conf.py", "_ext", "_static", "_templates", "source/mapping-index.md")
-EXAMPLE = re.compile(r"^example:\s*([A-Za-z0-9_.-]+)\s*$", re.M)
+DETAIL_PREFIX = "source/mappings/"   # a detail page's notebook has the page's file name
 
 
 def make_subset(dest: Path, pages: list[str]) -> Path:
@@ -43,8 +42,8 @@ def make_subset(dest: Path, pages: list[str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         docs.append(page)
-        for slug in EXAMPLE.findall(source.read_text(encoding="utf-8")):
-            notebook = f"notebooks/{slug}"
+        if page.startswith(DETAIL_PREFIX):
+            notebook = f"notebooks/{page[len(DETAIL_PREFIX):]}"
             if (ROOT / f"{notebook}.md").is_file() and notebook not in docs:
                 (dest / "notebooks").mkdir(exist_ok=True)
                 shutil.copyfile(ROOT / f"{notebook}.md", dest / f"{notebook}.md")

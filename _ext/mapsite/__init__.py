@@ -29,7 +29,7 @@ MODULES = (
 )
 
 
-ENV_VERSION = 2
+ENV_VERSION = 3
 
 
 def setup(app: Sphinx) -> dict:

@@ -581,8 +581,7 @@ def check_equivalent(entry: dict, position: int) -> dict:
             raise EntryError(f"{field}.api", f"{equivalent['api']!r} does not import: {exc}") from exc
     cases = entry.get("cases") or []
     if not cases:
-        result["verdict"] = "example"  # checked by the page's executed example instead
-        return result
+        raise EntryError("cases", "every entry needs cases: the checker executes each row's claim")
     # Optimizers and schedulers are built by the case itself, from its arguments.
     factory = case_form(entry) in ("optimizer_steps", "schedule")
 
@@ -716,7 +715,7 @@ def main(argv: list[str]) -> int:
         for entry in entries_in_page(path):
             report = check_entry(entry)
             for eq in report["equivalents"]:
-                mark = {"pass": "ok  ", "example": "ex  "}.get(eq["verdict"], "FAIL")
+                mark = {"pass": "ok  "}.get(eq["verdict"], "FAIL")
                 failed += mark == "FAIL"
                 print(f"{mark} {entry['pytorch']} -> {eq.get('api')} [{eq.get('status', '?')}]")
                 if eq.get("message"):

@@ -64,7 +64,7 @@ def run_checker(batch: list[dict]) -> list[dict]:
 
 
 def _passed(report: dict) -> bool:
-    return all(eq["verdict"] in ("pass", "example") for eq in report["equivalents"])
+    return all(eq["verdict"] == "pass" for eq in report["equivalents"])
 
 
 def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -109,7 +109,7 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         logger.info(f"[mapsite] mapping checks ran in {time.perf_counter() - started:.1f} s")
     for api, info in sorted(entries(env).items()):
         for position, eq in enumerate(found[api]["equivalents"]):
-            if eq["verdict"] in ("pass", "example"):
+            if eq["verdict"] == "pass":
                 continue
             field = eq.get("field", f"equivalents[{position}]")
             logger.warning(
@@ -151,8 +151,6 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
         text = "\n".join(signatures)
         box += nodes.literal_block(text, text, language="none", classes=["signatures"])
     for eq, declared in zip(report["equivalents"], entry["equivalents"]):
-        if eq["verdict"] == "example":
-            continue
         name = eq.get("api") or "composite"
         if eq["verdict"] not in ("pass",):
             box += nodes.paragraph(text=f"Check of {name} failed: {eq.get('message', '')}", classes=["check-failed"])

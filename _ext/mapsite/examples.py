@@ -23,6 +23,7 @@ from sphinx.util.osutil import relative_uri
 
 from .execution import NOTEBOOK_PREFIX, cached_notebook, cell_name, failed_notebook, note_execution, read_notebook
 from .provenance import not_executed_node, provenance_node
+from .registry import DETAIL_PREFIX, detail_slug
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +85,22 @@ def failure_summary(notebook) -> str:
 
 
 class ExampleDirective(SphinxDirective):
-    """Render ``notebooks/<slug>.md`` with its outputs, and check its documented values."""
+    """Render ``notebooks/<slug>.md`` with its outputs, and check its documented values.
 
-    required_arguments = 1
+    The slug is the detail page's own file name (``source/mappings/<slug>.md``): it is
+    written once, so a page and its notebook cannot drift apart.
+    """
+
     has_content = True
     option_spec = {"tolerance": float}
 
     def run(self) -> list[nodes.Node]:
-        slug = self.arguments[0]
-        path = notebook_path(self.env, slug)
         where = f"{self.env.doc2path(self.env.docname)}:{self.lineno}"
+        slug = detail_slug(self.env.docname)
+        if slug is None:
+            raise self.error(f"{where}: {{example}} belongs on a detail page under {DETAIL_PREFIX}, "
+                             "whose file name names its notebook")
+        path = notebook_path(self.env, slug)
         if not path.is_file():
             raise self.error(
                 f"{where}: example notebook {NOTEBOOK_PREFIX}{slug}.md does not exist"
@@ -180,7 +187,7 @@ class ExampleDirective(SphinxDirective):
                 if output.get("name") == "stderr":
                     where = cell_name(notebook, index)
                     logger.warning(
-                        f"stray stderr in {where} of example notebook {NOTEBOOK_PREFIX}{self.arguments[0]}.md: "
+                        f"stray stderr in {where} of example notebook {NOTEBOOK_PREFIX}{detail_slug(self.env.docname)}.md: "
                         f"{text.strip()[:200]!r}",
                         location=(self.env.docname, self.lineno), type="mapsite", subtype="example",
                     )

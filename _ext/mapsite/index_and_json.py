@@ -42,7 +42,7 @@ def entry_urls(builder, from_docname: str, info: dict) -> tuple[str, str]:
     """URLs (relative to ``from_docname``) of the entry and of its executed evidence."""
     page = relative_uri(builder.get_target_uri(from_docname), builder.get_target_uri(info["docname"]))
     entry = info["entry"]
-    if entry.get("example"):
+    if info.get("example"):
         evidence = page + "#example"
     else:
         evidence = page + "#" + info["anchor"]
@@ -154,8 +154,8 @@ def export(app: Sphinx) -> dict:
             "detail_page": info["detail"],
             "equivalents": equivalents,
         }
-        if entry.get("example"):
-            item["example"] = entry["example"]
+        if info.get("example"):
+            item["example"] = info["example"]
         mappings.append(item)
     return {"verified_with": dict(app.config.mapsite_versions), "count": len(mappings), "mappings": mappings}
 

@@ -49,6 +49,11 @@ def api_link(api: str) -> nodes.Node:
     return ref
 
 
+def detail_slug(docname: str) -> str | None:
+    """A detail page's slug: its file name, which is also its example notebook's (written once)."""
+    return docname[len(DETAIL_PREFIX):] if docname.startswith(DETAIL_PREFIX) else None
+
+
 def anchor_for(api: str) -> str:
     return "mapping-" + re.sub(r"[^a-z0-9]+", "-", api.lower()).strip("-")
 
@@ -75,9 +80,8 @@ def validate(entry) -> list[str]:
         return problems
     if not (entry["pytorch"] + ".").startswith(entry["namespace"] + "."):
         problems.append(f"namespace: {entry['namespace']!r} is not a prefix of pytorch {entry['pytorch']!r}")
-    checked = bool(entry.get("cases")) or bool(entry.get("example"))
-    if not checked:
-        problems.append("cases: give cases to run, or an example notebook: every row is executed")
+    if not entry.get("cases"):
+        problems.append("cases: every entry needs cases: the checker executes each row's claim")
     for index, eq in enumerate(entry["equivalents"]):
         if entry.get("cases") and eq["status"] == "differs" and "translation" not in eq:
             problems.append(f"equivalents[{index}].translation: a differs row with cases needs the translation that makes it agree")
@@ -103,10 +107,11 @@ class MappingDirective(SphinxDirective):
         problems = validate(entry)
         if problems:
             raise self.error(f"{where}: malformed mapping entry\n  " + "\n  ".join(problems))
-        if entry.get("example"):
-            notebook = Path(self.env.srcdir, "notebooks", entry["example"] + ".md")
-            if not notebook.is_file():
-                raise self.error(f"{where}: example: notebook notebooks/{entry['example']}.md does not exist")
+        detail = self.env.docname.startswith(DETAIL_PREFIX)
+        slug = detail_slug(self.env.docname)
+        if detail and not Path(self.env.srcdir, "notebooks", f"{slug}.md").is_file():
+            raise self.error(f"{where}: a detail page's example is notebooks/{slug}.md (the page's own name), "
+                             "which does not exist")
         api = entry["pytorch"]
         known = entries(self.env).get(api)
         if known and known["docname"] != self.env.docname:
@@ -118,7 +123,8 @@ class MappingDirective(SphinxDirective):
             "docname": self.env.docname,
             "lineno": self.lineno,
             "anchor": anchor,
-            "detail": self.env.docname.startswith(DETAIL_PREFIX),
+            "detail": detail,
+            "example": slug if detail else None,   # the notebook is named after the page
         }
         return [self.render(entry, anchor)]
 
