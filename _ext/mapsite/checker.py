@@ -558,6 +558,15 @@ def run_case(entry: dict, case: str, seed: int, torch_fn: Any, ms_fn: Any) -> di
     return record
 
 
+# What MindSpore says when an operator has no kernel for the device (checked on 2.10's CPU).
+MISSING_KERNEL = re.compile(r"kernel \w+ unregistered|Unsupported op|Not found op \w+ on device CPU|not supported on CPU", re.I)
+
+
+def missing_kernel(outcome: str) -> bool:
+    """Whether a case's MindSpore outcome is the failure of an operator with no CPU kernel."""
+    return outcome.startswith("raises ") and bool(MISSING_KERNEL.search(outcome))
+
+
 def check_equivalent(entry: dict, position: int) -> dict:
     """Check one equivalent of an entry against the PyTorch API."""
     equivalent = entry["equivalents"][position]
@@ -595,15 +604,20 @@ def check_equivalent(entry: dict, position: int) -> dict:
 
     torch_expr = entry.get("torch")
     torch_base = build(torch_target, torch_expr, "torch")
-    if status == "consistent":
+    no_kernel = equivalent.get("cpu") == "no-kernel"
+    if no_kernel:
+        # It cannot run here: show that it still fails, and check what the note says to use instead.
+        sides = [("naive_cases", api_target, None), ("cases", api_target, equivalent["translation"])]
+    elif status == "consistent":
         sides = [("cases", api_target, equivalent.get("mindspore"))]
-    elif status == "differs":
+    elif status in ("renamed", "differs"):
         sides = [("naive_cases", api_target, None), ("cases", api_target, equivalent["translation"])]
     else:  # none: a composite stands in for the API
         sides = [("cases", None, equivalent["composite"])]
 
     for key, target, expression in sides:
-        key_name = {"consistent": "mindspore", "differs": "translation", "none": "composite"}[status]
+        key_name = "composite" if status == "none" else ("mindspore" if status == "consistent" and not no_kernel
+                                                         else "translation")
         ms_base = build(target, expression, key_name if expression else "api")
         for index, case in enumerate(cases):
             seed = 1234 + index
@@ -623,7 +637,22 @@ def check_equivalent(entry: dict, position: int) -> dict:
                 raise EntryError(f"cases[{index}]", f"{case!r}: {exc}") from exc
 
     agreeing = all(c["agree"] for c in result["cases"])
-    if status == "differs":
+    if no_kernel:
+        # Every case must fail; a case may fail earlier, on an argument the API does not take.
+        ran = [c for c in result["naive_cases"] if not c["mindspore"].startswith("raises ")]
+        if ran:
+            result["verdict"] = "fail"
+            result["message"] = (
+                f"{equivalent['api']} now runs on CPU (case {ran[0]['call']} returned {ran[0]['mindspore']}): verify "
+                f"this entry: run it against {entry['pytorch']}, set the status the run supports and drop `cpu: no-kernel`")
+            return result
+        if not any(missing_kernel(c["mindspore"]) for c in result["naive_cases"]):
+            result["verdict"] = "fail"
+            result["message"] = (
+                f"cpu: no-kernel, but no case of {equivalent['api']} fails for want of a kernel "
+                f"({result['naive_cases'][0]['mindspore']}): give a case that reaches the kernel")
+            return result
+    elif status == "differs":
         naive_differs = any(not c["agree"] for c in result["naive_cases"])
         if not naive_differs:
             result["verdict"] = "fail"

@@ -19,10 +19,12 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from .evidence import results
-from .registry import SCHEMA_PATH, STATUS_LABELS, entries
+from .registry import SCHEMA_PATH, STATUS_LABELS, cpu_label, entries
 from .removed import removed_docs
 
 JSON_NAME = "mappings.json"
+NO_KERNEL_FILTER = "cpu-no-kernel"   # the index's status filter value for rows with no CPU kernel
+SCHEMA_VERSION = 2   # 2: the status renamed, the fields cpu and status_verified (see the schema)
 SCHEMA_NAME = "mappings.schema.json"
 
 
@@ -54,13 +56,15 @@ def _breakable(name: str) -> str:
     return html.escape(name).replace(".", ".<wbr>")
 
 
-def _badges(entry: dict) -> str:
+def _badges(entry: dict, versions: dict) -> str:
     parts = []
     for eq in entry["equivalents"]:
         api = _breakable(eq.get("api") or "composite")
+        cpu = (f' <span class="mapping-cpu cpu-no-kernel">{html.escape(cpu_label(versions))}</span>'
+               if eq.get("cpu") == "no-kernel" else "")
         parts.append(
             f'<li><code>{api}</code> <span class="mapping-status status-{eq["status"]}">'
-            f'{STATUS_LABELS[eq["status"]]}</span></li>'
+            f'{STATUS_LABELS[eq["status"]]}</span>{cpu}</li>'
         )
     return '<ul class="equivalents">' + "".join(parts) + "</ul>"
 
@@ -75,6 +79,8 @@ def render_index(app: Sphinx, docname: str) -> str:
     options_st = "".join(
         f'<option value="{s}">{STATUS_LABELS[s]} ({statuses.get(s, 0)})</option>' for s in STATUS_LABELS
     )
+    no_kernel = sum(eq.get("cpu") == "no-kernel" for info in known.values() for eq in info["entry"]["equivalents"])
+    options_st += f'<option value="{NO_KERNEL_FILTER}">not run on CPU ({no_kernel})</option>'
     out = [
         '<form class="mapping-filters" role="search" aria-label="Filter the mappings" onsubmit="return false">',
         '<label>Namespace <select id="filter-namespace"><option value="">all</option>' + options_ns + "</select></label>",
@@ -92,12 +98,13 @@ def render_index(app: Sphinx, docname: str) -> str:
         for api, info in rows:
             entry = info["entry"]
             page, evidence = entry_urls(app.builder, docname, info)
-            status_list = " ".join(sorted({eq["status"] for eq in entry["equivalents"]}))
+            status_list = " ".join(sorted({eq["status"] for eq in entry["equivalents"]}
+                                          | ({NO_KERNEL_FILTER} if any(eq.get("cpu") for eq in entry["equivalents"]) else set())))
             kind = "detail page and example" if info["detail"] else "checks"
             out.append(
                 f'<tr class="mapping-row" data-namespace="{html.escape(namespace)}" data-status="{status_list}">'
                 f'<td><a href="{html.escape(page)}"><code>{_breakable(api)}</code></a></td>'
-                f"<td>{_badges(entry)}</td>"
+                f"<td>{_badges(entry, app.config.mapsite_versions)}</td>"
                 f"<td>{html.escape(entry['summary'])}</td>"
                 f'<td><a href="{html.escape(evidence)}">{kind}</a></td></tr>'
             )
@@ -141,8 +148,10 @@ def export(app: Sphinx) -> dict:
         report = found.get(api) or {"equivalents": [{"verdict": "not run"}] * len(entry["equivalents"])}
         equivalents = []
         for eq, result in zip(entry["equivalents"], report["equivalents"]):
-            exported = {k: eq[k] for k in ("api", "status", "note", "translation", "composite", "mindspore") if k in eq}
+            exported = {k: eq[k] for k in ("api", "status", "note", "translation", "composite", "mindspore", "cpu") if k in eq}
             exported["verdict"] = result["verdict"]
+            exported["status_verified"] = result["verdict"] == "pass" and eq.get("cpu") != "no-kernel"
+            exported["runs_on_cpu"] = eq.get("cpu") != "no-kernel"
             exported["cases_checked"] = len(result.get("cases", []))
             equivalents.append(exported)
         item = {
@@ -157,7 +166,8 @@ def export(app: Sphinx) -> dict:
         if info.get("example"):
             item["example"] = info["example"]
         mappings.append(item)
-    return {"verified_with": dict(app.config.mapsite_versions), "count": len(mappings), "mappings": mappings}
+    return {"schema_version": SCHEMA_VERSION, "verified_with": dict(app.config.mapsite_versions),
+            "count": len(mappings), "mappings": mappings}
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:

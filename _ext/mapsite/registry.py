@@ -23,7 +23,12 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "mappings.schema.json"
-STATUS_LABELS = {"consistent": "consistent", "differs": "differs", "none": "no direct equivalent"}
+STATUS_LABELS = {"consistent": "consistent", "renamed": "renamed", "differs": "differs", "none": "no direct equivalent"}
+
+
+def cpu_label(versions: dict) -> str:
+    """What a row with ``cpu: no-kernel`` says next to its status."""
+    return f"not run: no CPU kernel in MindSpore {versions.get('mindspore', '?')}, status unverified"
 DETAIL_PREFIX = "source/mappings/"
 
 
@@ -83,8 +88,10 @@ def validate(entry) -> list[str]:
     if not entry.get("cases"):
         problems.append("cases: every entry needs cases: the checker executes each row's claim")
     for index, eq in enumerate(entry["equivalents"]):
-        if entry.get("cases") and eq["status"] == "differs" and "translation" not in eq:
-            problems.append(f"equivalents[{index}].translation: a differs row with cases needs the translation that makes it agree")
+        if entry.get("cases") and eq["status"] in ("renamed", "differs") and "translation" not in eq:
+            problems.append(f"equivalents[{index}].translation: a {eq['status']} row needs the translation that makes it agree")
+        if eq.get("cpu") and eq["status"] == "none":
+            problems.append(f"equivalents[{index}].cpu: a row with no direct equivalent has no API to run on the CPU")
         if entry.get("cases") and eq["status"] == "none" and "composite" not in eq:
             problems.append(f"equivalents[{index}].composite: a row with no direct equivalent needs the composite that replaces it")
     return problems
@@ -139,7 +146,7 @@ class MappingDirective(SphinxDirective):
             [
                 [
                     api_link(eq["api"]) if eq.get("api") else nodes.Text("(no single API)"),
-                    status_badge(eq["status"]),
+                    status_badge(eq, self.config.mapsite_versions),
                     note_cell(eq),
                 ]
                 for eq in entry["equivalents"]
@@ -151,8 +158,13 @@ class MappingDirective(SphinxDirective):
         return box
 
 
-def status_badge(status: str) -> nodes.Node:
-    return nodes.inline(text=STATUS_LABELS[status], classes=["mapping-status", f"status-{status}"])
+def status_badge(eq: dict, versions: dict) -> nodes.Node:
+    status = eq["status"]
+    badge = nodes.inline(classes=["mapping-status-cell"])
+    badge += nodes.inline(text=STATUS_LABELS[status], classes=["mapping-status", f"status-{status}"])
+    if eq.get("cpu") == "no-kernel":
+        badge += nodes.inline(text=cpu_label(versions), classes=["mapping-cpu", "cpu-no-kernel"])
+    return badge
 
 
 def note_cell(eq: dict) -> nodes.Node:
