@@ -21,6 +21,7 @@ MODULES = (
     "mapsite.registry",    # {mapping}: the one source of each mapping's facts
     "mapsite.evidence",    # executed cross-checks for every mapping
     "mapsite.index_and_json",  # {mapping-index} and mappings.json
+    "mapsite.check_page",  # {check-your-code}: the Check your code page's form, script and offline data
     "mapsite.table_lint",  # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
     "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
