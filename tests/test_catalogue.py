@@ -69,7 +69,10 @@ def test_index_groups_by_namespace_with_statuses(site, export):
     groups = [tb["data-namespace"] for tb in soup.select("table.mapping-index tbody")]
     assert groups == sorted({m["namespace"] for m in export["mappings"]})
     statuses = {s for row in index_rows(site) for s in row["data-status"].split()}
-    assert statuses <= {"consistent", "differs", "none"}
+    # The four statuses, and the separate filter for rows that cannot run on the CPU.
+    assert statuses <= {"consistent", "renamed", "differs", "none", "cpu-no-kernel"}
+    options = {o["value"] for o in soup.select("#filter-status option") if o["value"]}
+    assert options == {"consistent", "renamed", "differs", "none", "cpu-no-kernel"}
 
 
 def test_parallel_build_gives_the_same_index_and_json(site, second_site):

@@ -39,7 +39,7 @@ def build_probe(probe_project, text: str):
      "field equivalents[0].api: 'mindspore.nn.NoSuchLayer' does not import"),
     ({"pytorch": "torch.nn.NoSuchLayer"}, "field pytorch: 'torch.nn.NoSuchLayer' does not import"),
     ({"namespace": "torch.optim"}, "namespace: 'torch.optim' is not a prefix of pytorch"),
-    ({"cases": None}, "cases: give cases to run, or an example notebook"),
+    ({"cases": None}, "cases: every entry needs cases"),
 ])
 def test_malformed_entry_names_file_and_field(probe_project, changes, message):
     code, log = build_probe(probe_project, ENTRY % entry(**changes))

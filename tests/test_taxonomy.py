@@ -95,3 +95,23 @@ def test_no_kernel_rows_are_shown_and_exported_as_unverified(site):
 ])
 def test_missing_kernel_is_told_from_other_failures(outcome, missing):
     assert missing_kernel(outcome) is missing
+
+
+def test_a_default_that_differs_must_be_in_the_note(probe_project):
+    """Defaults are compared by introspection: mindspore.nn.GELU's approximate=True vs PyTorch's 'none'."""
+    equivalent = """\
+  - api: mindspore.nn.GELU
+    status: differs
+    note: %s
+    translation: "mindspore.nn.GELU(approximate=False)"
+"""
+    project, code, log = build_probe(probe_project, "torch.nn.GELU", equivalent % "Probe that says nothing of it.")
+    assert code != 0
+    assert ("the default of approximate differs (PyTorch 'none', mindspore.nn.GELU True) "
+            "and the note does not mention approximate") in log, log[-3000:]
+    page_source = project / "source" / "catalogue" / "probe.md"
+    page_source.write_text(page_source.read_text().replace("Probe that says nothing of it.", "approximate defaults to True."))
+    result = build_copy(project)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    page = (project / "_build" / "html" / "source" / "catalogue" / "probe.html").read_text()
+    assert "Defaults that differ, read from both signatures" in page

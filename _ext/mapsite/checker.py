@@ -702,6 +702,60 @@ def synchronous_mindspore() -> None:
     mindspore.set_context(pynative_synchronize=True)
 
 
+def defaults_of(dotted: str) -> dict[str, Any] | None:
+    """Parameter name -> default, read from the installed package (None if it has no signature)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(resolve(dotted))
+    except Exception:  # noqa: BLE001 - builtins without metadata, or not importable
+        return None
+    return {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+
+
+def same_default(name: str, torch_default: Any, ms_default: Any) -> bool:
+    if isinstance(torch_default, bool) or isinstance(ms_default, bool):
+        return torch_default is ms_default
+    if isinstance(torch_default, (int, float)) and isinstance(ms_default, (int, float)):
+        return abs(torch_default - ms_default) <= 1e-12 * max(1.0, abs(torch_default))
+    try:
+        if torch_default is ms_default or bool(torch_default == ms_default):
+            return True
+    except Exception:  # noqa: BLE001 - objects that do not compare
+        pass
+    # PyTorch's dtype=None is its default dtype, float32 (what every case here runs with).
+    return name == "dtype" and torch_default is None and repr(ms_default) in ("mindspore.float32", "Float32")
+
+
+def default_differences(pytorch: str, api: str) -> list[dict] | None:
+    """Parameters of the same name whose defaults differ, compared by introspection (None: not possible)."""
+    torch_defaults, ms_defaults = defaults_of(pytorch), defaults_of(api)
+    if torch_defaults is None or ms_defaults is None:
+        return None
+    return [{"parameter": name, "torch": repr(torch_defaults[name]), "mindspore": repr(ms_defaults[name])}
+            for name in sorted(set(torch_defaults) & set(ms_defaults))
+            if not same_default(name, torch_defaults[name], ms_defaults[name])]
+
+
+def check_defaults(entry: dict, position: int, result: dict) -> None:
+    """A default that differs must be in the row's note; otherwise the row fails, naming both defaults."""
+    equivalent = entry["equivalents"][position]
+    if not equivalent.get("api") or equivalent["status"] == "none":
+        return
+    differences = default_differences(entry["pytorch"], equivalent["api"])
+    if differences is None:
+        return
+    result["defaults"] = differences
+    unmentioned = [d for d in differences if d["parameter"] not in equivalent.get("note", "")]
+    if unmentioned and result.get("verdict") == "pass":
+        first = unmentioned[0]
+        result["verdict"] = "fail"
+        result["field"] = f"equivalents[{position}].note"
+        result["message"] = (
+            f"the default of {first['parameter']} differs (PyTorch {first['torch']}, {equivalent['api']} "
+            f"{first['mindspore']}) and the note does not mention {first['parameter']}")
+
+
 def check_entry(entry: dict) -> dict:
     apis = [entry.get("pytorch")] + [eq.get("api") for eq in entry.get("equivalents", [])]
     signatures = {api: signature_of(api) for api in apis if api}
@@ -709,6 +763,7 @@ def check_entry(entry: dict) -> dict:
     for position in range(len(entry.get("equivalents", []))):
         try:
             results.append(check_equivalent(entry, position))
+            check_defaults(entry, position, results[-1])
         except EntryError as exc:
             results.append({"verdict": "error", "field": exc.field, "message": exc.message,
                             "api": entry["equivalents"][position].get("api")})

@@ -155,6 +155,16 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
         if eq["verdict"] not in ("pass",):
             box += nodes.paragraph(text=f"Check of {name} failed: {eq.get('message', '')}", classes=["check-failed"])
             continue
+        if eq.get("defaults"):
+            intro = nodes.paragraph(classes=["evidence-title"])
+            intro += nodes.Text("Defaults that differ, read from both signatures: ")
+            intro += nodes.literal(text=entry["pytorch"])
+            intro += nodes.Text(" vs ")
+            intro += nodes.literal(text=name)
+            box += intro
+            box += simple_table(["Parameter", "PyTorch default", "MindSpore default"], [
+                [nodes.literal(text=d["parameter"]), nodes.literal(text=d["torch"]), nodes.literal(text=d["mindspore"])]
+                for d in eq["defaults"]], ["evidence-table", "evidence-defaults"])
         title = nodes.paragraph(classes=["evidence-title"])
         title += nodes.Text("Executed check: ")
         title += nodes.literal(text=entry["pytorch"])
