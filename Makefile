@@ -54,9 +54,13 @@ serve: html
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
-# Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts.
+# Clean / no-op / one-notebook-changed builds against the floor of running the examples as scripts;
+# then click-to-first-output of live code (median of 5) and the scanner on 10,000 lines.
 bench: $(INSTALLED) $(VENDORED)
 	$(PY) benchmarks/bench.py
+	$(MAKE) --no-print-directory html
+	$(PY) benchmarks/live_bench.py --runs 5 --html $(BUILDDIR)/html
+	$(PY) benchmarks/scan_bench.py
 
 # make scan PATHS="train.py src/": the PyTorch APIs a program uses, each with its MindSpore equivalents and
 # page (the code is read, never run). SCANFLAGS="--json" or "--html report.html"; see python -m mapsite.scan --help.
@@ -65,7 +69,8 @@ scan: $(INSTALLED)
 	@test -n "$(PATHS)" || { echo 'usage: make scan PATHS="file.py folder/ ..." [SCANFLAGS="--json | --html FILE"]'; exit 2; }
 	PYTHONPATH=_ext $(PY) -m mapsite.scan --mappings $(BUILDDIR)/html/mappings.json $(SCANFLAGS) $(PATHS)
 
-# The site with live code: a Jupyter server (random token, only the site's origin) and the site, on loopback.
+# The site with live code: one loopback server for the site and Jupyter's kernel API (tools/live.py); it prints
+# an address whose #fragment carries the key. Each page view gets a kernel forked with torch and mindspore loaded.
 live: html
 	$(PY) tools/live.py --port $(PORT)
 

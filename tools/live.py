@@ -1,34 +1,59 @@
 """Serve the built site with live code: ``make live`` (and ``make lab``).
 
-``live`` starts two things on loopback:
+``live`` runs one server on loopback (tools/live_kernels.py, a jupyter_server run by this
+Python, so its kernels import the project's torch and mindspore). It serves the built site
+(``_build/html``) at ``/`` and Jupyter's kernel API under ``/jupyter/``, and prints one
+address, ``http://127.0.0.1:<port>/#live-key=<key>``.
 
-* a Jupyter server (jupyter_server, run by this Python, so its kernels import the
-  project's torch and mindspore) with a random token, accepting requests only from
-  the site's exact origin (``ServerApp.allow_origin``, never ``*``);
-* the built site (``_build/html``) on another port. Besides the files, it answers
-  ``/live-server.json`` with the Jupyter server's address and token, from memory:
-  the token is never written to disk. A plain build's own ``live-server.json``
-  names no server, so ``make serve`` pages explain how to start one.
+Why this design. Whoever holds the Jupyter key can run any code as the user who started
+``make live``, so the key must never reach another origin. Two servers (the site, and
+Jupyter on another port) meant handing the key to a page of another origin, which is what
+went wrong before: the site answered ``/live-server.json`` with the key to any Host (so a
+page on a DNS-rebound name read it as same-origin), and jupyter_server lets a keyed request
+skip its origin checks. Here:
 
-Ctrl-C (or SIGTERM, SIGHUP) stops both: the Jupyter server runs in its own session
-so the terminal's signal reaches this script only; the script asks the server to
-shut down (which ends its kernels), then kills whatever is left of the server's
-process tree.
+* One origin, one port. Every request, for a page or for the API, passes Jupyter's Host
+  check: only ``localhost`` and loopback addresses are served, anything else gets 403, so a
+  rebound name gets no page, no API and no WebSocket. The site needs no CORS at all, and
+  none is granted to anyone.
+* The key is never served. It reaches the browser in the fragment of the printed address,
+  which browsers never send to a server; the page at ``/`` moves it into the tab's
+  sessionStorage (kept per origin: another origin, even another port, cannot read it) and
+  drops it from the address bar. The pages send it only to their own origin, in the
+  ``Authorization`` header, or as a WebSocket subprotocol (a browser cannot set headers on a
+  WebSocket); never in a query string, so no log line carries it. Jupyter's login cookie is
+  not used either: cookies are shared by every port of a host, and another local server
+  would receive it. The origin check is kept even for keyed requests.
+* Nothing about the server goes to disk: the key comes on the server's standard input (not
+  on its command line or in its environment, which kernels inherit), and Jupyter's runtime
+  folder is a private temporary one, removed on exit, where no server-info file (it holds
+  the key) or cookie secret is written.
+* One kernel per page view: each press of the button starts a kernel of its own, forked
+  from a preloader that has imported torch and mindspore (``mapsite.preload``, as the build
+  does), in an empty working folder of its own. Leaving the page ends it (the page deletes
+  its session; if that request is lost, the server ends a kernel whose WebSocket closed and
+  did not come back within 10 s), and a kernel idle for 30 minutes is culled. Nothing is
+  shared between pages, and one page never ends another's kernel.
 
-``lab`` runs JupyterLab on ``notebooks/`` (loopback, random token); jupytext opens the
-MyST notebooks there as notebooks (``notebooks/jupytext.toml``).
+The alternative the issue offered, keeping two servers with a Host check on the site's and
+the key in the fragment, needs the same fragment-and-header handling plus a cross-origin
+grant on the Jupyter side; one origin is less to get right.
 
-    .venv/bin/python tools/live.py [--port 8000] [--jupyter-port 0] [--html _build/html]
+Ctrl-C (or SIGTERM, SIGHUP) stops everything: the server runs in a session of its own, so
+the terminal's signal reaches this script only; the script asks the server to stop (it ends
+its kernels and the preloader), then kills whatever is left of the server's process tree.
+Should this script be killed outright, the OS sends the server SIGTERM (Linux).
+
+``lab`` runs JupyterLab on ``notebooks/`` (loopback, random key, Jupyter's own login);
+jupytext opens the MyST notebooks there as notebooks (``notebooks/jupytext.toml``).
+
+    .venv/bin/python tools/live.py [--port 8000] [--html _build/html] [--preload torch,mindspore]
     .venv/bin/python tools/live.py lab [--port 8888]
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
-import io
-import json
 import os
 import secrets
 import signal
@@ -43,9 +68,13 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+from mapsite.runner import framework_env  # noqa: E402
 HOST = "127.0.0.1"
-CONFIG_PATH = "/live-server.json"      # what the pages ask for (mapsite.live writes the no-server default)
+API_PREFIX = "/jupyter/"               # tools/live_kernels.py: the site at /, Jupyter's API here
+KEY_FRAGMENT = "live-key"              # the printed address ends in #live-key=<key>
 EXAMPLE_PAGE = "source/mappings/clip_grad_value_.html"
+PRELOAD = "torch,mindspore"            # as conf.py's mapsite_preload_modules
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -55,11 +84,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_free(port: int) -> bool:
+    """Whether the server could listen there (as it does, connections still closing do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
 def base_env(token: str | None = None) -> dict[str, str]:
-    """The environment for the server and its kernels: this venv first, MindSpore's glog quiet."""
-    env = dict(os.environ)
+    """The environment for a server and its kernels: this venv first, MindSpore's glog quiet.
+
+    ``token`` is for JupyterLab only, which reads it from JUPYTER_TOKEN; the live server gets
+    its key on standard input and the variable is removed, so its kernels never see a key.
+    """
+    env = framework_env()   # MindSpore's glog quiet (mapsite.runner says why)
+    env.pop("JUPYTER_TOKEN", None)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("GLOG_v", "3")
     env["PYTHONUNBUFFERED"] = "1"
     if token is not None:
         env["JUPYTER_TOKEN"] = token          # not on the command line, where `ps` would show it
@@ -71,7 +115,7 @@ def root_flags() -> list[str]:
 
 
 def server_flags(port: int, root_dir: Path) -> list[str]:
-    """What both servers share: loopback only, this port or fail, no browser, root allowed as root."""
+    """JupyterLab's: loopback only, this port or fail, no browser, root allowed as root."""
     return [
         f"--ServerApp.ip={HOST}",
         f"--ServerApp.port={port}",
@@ -79,24 +123,6 @@ def server_flags(port: int, root_dir: Path) -> list[str]:
         f"--ServerApp.root_dir={root_dir}",
         "--ServerApp.open_browser=False",
         *root_flags(),
-    ]
-
-
-def jupyter_command(port: int, origin: str, root_dir: Path, verbose: bool = False) -> list[str]:
-    return [
-        sys.executable, "-m", "jupyter_server",
-        *server_flags(port, root_dir),
-        f"--ServerApp.allow_origin={origin}",
-        "--ServerApp.terminals_enabled=False",
-        # Only the REST and kernel APIs are needed: skip the lab UI and its helpers (faster start).
-        "--ServerApp.jpserver_extensions=jupyterlab=False",
-        "--ServerApp.jpserver_extensions=jupyter_lsp=False",
-        "--ServerApp.jpserver_extensions=notebook_shim=False",
-        "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
-        # A page closed without ending its kernel: the kernel goes after 30 idle minutes.
-        "--MappingKernelManager.cull_idle_timeout=1800",
-        "--MappingKernelManager.cull_interval=300",
-        f"--ServerApp.log_level={'INFO' if verbose else 'WARN'}",
     ]
 
 
@@ -117,26 +143,37 @@ def parent_death_signal():
     return lambda: prctl(pr_set_pdeathsig, sigterm)
 
 
-def start_jupyter(port: int, origin: str, token: str, root_dir: Path, verbose: bool = False) -> subprocess.Popen:
-    """The Jupyter server in a session of its own: a Ctrl-C in the terminal reaches only us.
+def server_command(port: int, html: Path, preload: str, verbose: bool = False) -> list[str]:
+    return [sys.executable, str(ROOT / "tools" / "live_kernels.py"), "--html", str(html), "--port", str(port),
+            "--preload", preload, *(["--verbose"] if verbose else [])]
+
+
+def start_server(port: int, html: Path, key: str, preload: str = PRELOAD, verbose: bool = False) -> subprocess.Popen:
+    """The live server in a session of its own (a Ctrl-C in the terminal reaches only us); the key on its stdin.
 
     Should this script be killed outright, the server still gets SIGTERM and ends its kernels.
     """
-    return subprocess.Popen(
-        jupyter_command(port, origin, root_dir, verbose),
-        env=base_env(token), cwd=str(root_dir), stdin=subprocess.DEVNULL, start_new_session=True,
-        preexec_fn=parent_death_signal(),
+    process = subprocess.Popen(
+        server_command(port, html, preload, verbose), env=base_env(), cwd=str(ROOT), stdin=subprocess.PIPE,
+        text=True, start_new_session=True, preexec_fn=parent_death_signal(),
     )
+    try:
+        process.stdin.write(key + "\n")
+        process.stdin.close()
+    except OSError:  # it died at once; wait_for_server reports how
+        pass
+    return process
 
 
-def wait_for_jupyter(process: subprocess.Popen, url: str, token: str, timeout: float,
-                     stop: threading.Event | None = None) -> None:
+def wait_for_server(process: subprocess.Popen, url: str, key: str, timeout: float,
+                    stop: threading.Event | None = None) -> None:
     """Return once the server answers its status API; raise if it exits, or on timeout or stop."""
     deadline = time.monotonic() + timeout
-    request = urllib.request.Request(url + "api/status", headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(url + API_PREFIX.lstrip("/") + "api/status",
+                                     headers={"Authorization": f"token {key}"})
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"the Jupyter server exited with status {process.returncode}")
+            raise RuntimeError(f"the live server exited with status {process.returncode}")
         if stop is not None and stop.is_set():
             raise KeyboardInterrupt
         try:
@@ -146,7 +183,7 @@ def wait_for_jupyter(process: subprocess.Popen, url: str, token: str, timeout: f
         except OSError:  # refused, reset, timed out (URLError is an OSError too)
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the Jupyter server did not answer at {url} within {timeout:.0f} s")
+            raise RuntimeError(f"the live server did not answer at {url} within {timeout:.0f} s")
         time.sleep(0.2)
 
 
@@ -159,7 +196,7 @@ def process_tree(pid: int) -> list:
         return []
 
 
-def stop_jupyter(process: subprocess.Popen, grace: float = 10.0) -> None:
+def stop_server(process: subprocess.Popen, grace: float = 10.0) -> None:
     """Ask the server to stop (it shuts its kernels down), then make sure its whole tree is gone."""
     tree = process_tree(process.pid)
     if process.poll() is None:
@@ -199,37 +236,15 @@ def alive(proc) -> bool:
         return False
 
 
-class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """The built site, plus /live-server.json naming the running Jupyter server (``server.live_config``)."""
-
-    def send_head(self):
-        if self.path.split("?", 1)[0] == CONFIG_PATH:
-            body = self.server.live_config
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            return io.BytesIO(body)
-        return super().send_head()
-
-    def log_message(self, format, *args):
-        if not self.server.quiet:
-            super().log_message(format, *args)
-
-
-def serve_site(html: Path, port: int, config: dict, quiet: bool = True) -> http.server.ThreadingHTTPServer:
-    server = http.server.ThreadingHTTPServer((HOST, port), functools.partial(SiteHandler, directory=str(html)))
-    server.live_config, server.quiet = json.dumps(config).encode(), quiet
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="site", daemon=True).start()
-    return server
-
-
 def live(args: argparse.Namespace) -> int:
     html = Path(args.html).resolve()
     if not (html / "index.html").is_file():
         print(f"live: no built site in {html}; run `make html` first", file=sys.stderr)
+        return 2
+    port = args.port or free_port()
+    if not port_free(port):
+        print(f"live: cannot serve on {HOST}:{port}, the port is taken (try `make live PORT=<another port>`)",
+              file=sys.stderr)
         return 2
     stop = threading.Event()
 
@@ -239,33 +254,27 @@ def live(args: argparse.Namespace) -> int:
     for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
 
-    token = secrets.token_urlsafe(32)
-    jupyter_port = args.jupyter_port or free_port()
-    jupyter_url = f"http://{HOST}:{jupyter_port}/"
-    try:
-        # The site's port first: its origin is what the Jupyter server is told to accept.
-        site = serve_site(html, args.port, {"url": jupyter_url, "token": token}, quiet=not args.verbose)
-    except OSError as exc:
-        print(f"live: cannot serve the site on {HOST}:{args.port}: {exc.strerror} "
-              f"(try `make live PORT=<another port>`)", file=sys.stderr)
-        return 2
-    origin = f"http://{HOST}:{site.server_address[1]}"
-    jupyter = start_jupyter(jupyter_port, origin, token, Path(args.root_dir).resolve(), args.verbose)
+    key = secrets.token_urlsafe(32)
+    origin = f"http://{HOST}:{port}"
+    server = start_server(port, html, key, args.preload, args.verbose)
     status = 0
     try:
         started = time.monotonic()
-        wait_for_jupyter(jupyter, jupyter_url, token, args.timeout, stop)
+        wait_for_server(server, origin + "/", key, args.timeout, stop)
+        preloaded = ", ".join(m for m in args.preload.split(",") if m.strip()) or "nothing"
         print(
-            f"\nLive code is ready (Jupyter server up in {time.monotonic() - started:.1f} s).\n"
-            f"  Open the site:  {origin}/\n"
-            f"  For example:    {origin}/{EXAMPLE_PAGE}  (press \"Run the example live\")\n"
-            f"  Jupyter server: {jupyter_url} (token-protected; accepts only {origin})\n"
+            f"\nLive code is ready ({time.monotonic() - started:.1f} s; kernels start with {preloaded} imported).\n"
+            f"  Open the site:  {origin}/#{KEY_FRAGMENT}={key}\n"
+            "  That address carries this session's key (browsers never send the part after #); keep it to\n"
+            "  yourself. Then open a mapping page, for example\n"
+            f"                  {origin}/{EXAMPLE_PAGE}\n"
+            "  in the same tab, and press \"Run the example live\".\n"
             "Press Ctrl-C to stop the site, the server and its kernels.",
             flush=True,
         )
         while not stop.wait(0.5):
-            if jupyter.poll() is not None:
-                print(f"live: the Jupyter server exited with status {jupyter.returncode}", file=sys.stderr)
+            if server.poll() is not None:
+                print(f"live: the live server exited with status {server.returncode}", file=sys.stderr)
                 status = 1
                 break
     except KeyboardInterrupt:
@@ -277,10 +286,8 @@ def live(args: argparse.Namespace) -> int:
         # A second Ctrl-C must not interrupt the clean-up.
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-        print("\nlive: stopping the Jupyter server and the site…", flush=True)
-        stop_jupyter(jupyter)
-        site.shutdown()
-        site.server_close()
+        print("\nlive: stopping the server and its kernels…", flush=True)
+        stop_server(server)
         print("live: stopped.", flush=True)
     return status
 
@@ -306,11 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=("live", "lab"), default="live")
     parser.add_argument("--port", type=int, default=None,
                         help="site port for live (default 8000), JupyterLab port for lab (default 8888); 0: any free port")
-    parser.add_argument("--jupyter-port", type=int, default=0, help="Jupyter server port for live (default: a free one)")
     parser.add_argument("--html", default=str(ROOT / "_build" / "html"), help="the built site")
-    parser.add_argument("--root-dir", default=str(ROOT / "notebooks"), help="the Jupyter server's root folder")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the Jupyter server")
-    parser.add_argument("--verbose", action="store_true", help="log every request and the server's info messages")
+    parser.add_argument("--root-dir", default=str(ROOT / "notebooks"), help="JupyterLab's root folder")
+    parser.add_argument("--preload", default=PRELOAD,
+                        help="modules live kernels start with, comma-separated (default: %(default)s; empty: none)")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for the live server")
+    parser.add_argument("--verbose", action="store_true", help="log every request and the server's debug messages")
     args = parser.parse_args(argv)
     if args.port is None:
         args.port = 8000 if args.command == "live" else 8888

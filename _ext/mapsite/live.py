@@ -1,13 +1,16 @@
-"""Live code: run a mapping page's example against a local Jupyter server.
+"""Live code: run a mapping page's example in a kernel of its own, on the reader's machine.
 
 Every page that embeds an ``{example}`` gets a "Run the example live" button
 (hidden until ``_static/live.js`` shows it). Pressing it asks the site for
-``live-server.json``; ``tools/live.py`` (``make live``) answers with the address
-and token of the Jupyter server it started, while a plain build answers with
-the file written here, which names no server, and the button explains how to
-start one. Only then is thebe loaded, from ``_static/thebe/`` (copied from
-the npm tarball ``make vendor`` unpacked; nothing comes from a CDN), and the
-example's code cells become editable cells run by that server's kernel.
+``live-server.json``. The live server (``make live``: tools/live.py and
+tools/live_kernels.py, which serve the site and Jupyter's API on one origin) answers
+with where its API is; a plain build answers with the file written here, which names
+no server, and the button explains how to start one. Neither ever holds a key: the
+key reaches the tab through the fragment of the address ``make live`` prints (see
+tools/live.py). Only then is thebe loaded, from ``_static/thebe/`` (copied from the
+npm tarball ``make vendor`` unpacked; nothing comes from a CDN), the example's code
+cells become editable cells, and they run, in order, in a kernel started for this
+page view.
 
 The JavaScript and CSS are added to the example pages only, so other pages
 stay as light as before, and nothing is fetched until the button is pressed.
@@ -32,8 +35,9 @@ THEBE_STATIC = "_static/thebe"       # where the build copies thebe's files
 CONFIG_NAME = "live-server.json"     # the page asks for this when the button is pressed
 EXAMPLE_CLASS = "mapping-example"    # the container written by the {example} directive
 BUTTON_LABEL = "Run the example live"
-# No server known: what a plain build serves. tools/live.py answers the same path from memory.
-NO_SERVER = {"url": None, "token": None}
+# No server known: what a plain build serves. The live server answers the same path from memory
+# with {"url": "jupyter/"}, the API's place on the same origin; never with a key.
+NO_SERVER = {"url": None}
 
 
 def thebe_source(app: Sphinx) -> Path | None:
