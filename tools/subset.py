@@ -18,10 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "_ext"))
+from mapsite.registry import DETAIL_PREFIX  # noqa: E402 - a detail page's notebook has the page's file name
 from mapsite.runner import run_sphinx  # noqa: E402
 
 SHARED = ("conf.py", "_ext", "_static", "_templates", "source/mapping-index.md")
-DETAIL_PREFIX = "source/mappings/"   # a detail page's notebook has the page's file name
 
 
 def make_subset(dest: Path, pages: list[str]) -> Path:

@@ -53,10 +53,9 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     for docname in sorted(d for d in env.found_docs if is_notebook_doc(d)):
         source = Path(env.doc2path(docname))
         slug = docname[len(NOTEBOOK_PREFIX):]
-        executed, record = cached_notebook(env, source)
-        if not executing:
-            executed = read_notebook(env, source)  # the page shows no outputs: neither does its download
-        elif record is None:
+        # Execution off: the page shows no outputs, and neither does its download.
+        executed, record = cached_notebook(env, source) if executing else (read_notebook(env, source), None)
+        if executing and record is None:
             logger.warning(f"{source}: no executed notebook to offer as a download", type="mapsite", subtype="download")
             (target_dir / f"{slug}.ipynb").unlink(missing_ok=True)  # never an earlier build's outputs
             continue

@@ -114,12 +114,10 @@ class ExampleDirective(SphinxDirective):
             raise self.error(f"{where}: documented values must be a mapping of value name to numbers")
         executing = self.env.mystnb_config.execution_mode != "off"
         try:
-            notebook, record = cached_notebook(self.env, path)
+            # Execution off: a cached result is not this build's, so the code is shown without outputs.
+            notebook, record = cached_notebook(self.env, path) if executing else (read_notebook(self.env, path), None)
         except ValueError as exc:
             raise self.error(str(exc))
-        if not executing:
-            record = None  # a cached result is not this build's: show the code without outputs
-            notebook = read_notebook(self.env, path)
         note_execution(self.env, self.env.docname, path, record)
         if record is None and executing:
             partial = failed_notebook(self.env, path)

@@ -138,7 +138,16 @@ def _on_merge(app, env, docnames, other):
 
 
 def export(app: Sphinx) -> dict:
-    """The JSON export, built from the entries and their check results."""
+    """The JSON export, built once per build from the entries and their check results.
+
+    Called when the build finishes, for mappings.json and for the Check your code page's copy.
+    """
+    if getattr(app, "mapsite_export", None) is None:
+        app.mapsite_export = _build_export(app)
+    return app.mapsite_export
+
+
+def _build_export(app: Sphinx) -> dict:
     found = results(app.env)
     mappings = []
     for api, info in sorted(entries(app.env).items()):
