@@ -69,6 +69,13 @@ scan: $(INSTALLED)
 	@test -n "$(PATHS)" || { echo 'usage: make scan PATHS="file.py folder/ ..." [SCANFLAGS="--json | --html FILE"]'; exit 2; }
 	PYTHONPATH=_ext $(PY) -m mapsite.scan --mappings $(BUILDDIR)/html/mappings.json $(SCANFLAGS) $(PATHS)
 
+# make draft API=torch.nn.ELU [CASE="randn(2, 3), alpha=0.5"]: a {mapping} block drafted from introspection
+# (candidates by name, both signatures, differing defaults, a first case run), printed for the author to finish.
+.PHONY: draft
+draft: $(INSTALLED)
+	@test -n "$(API)" || { echo 'usage: make draft API=torch.xxx [CASE="call arguments"] [INIT="constructor arguments"]'; exit 2; }
+	@GLOG_v=3 PYTHONPATH=_ext $(PY) -m mapsite.draft $(API) $(if $(CASE),--case "$(CASE)") $(if $(INIT),--init "$(INIT)")
+
 # The site with live code: one loopback server for the site and Jupyter's kernel API (tools/live.py); it prints
 # an address whose #fragment carries the key. Each page view gets a kernel forked with torch and mindspore loaded.
 live: html

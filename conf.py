@@ -22,6 +22,7 @@ exclude_patterns = ["_build", ".venv", ".vendor", "**/.ipynb_checkpoints", "note
 extensions = [
     "myst_nb",          # MyST pages and text notebooks, executed at build time
     "sphinx_design",    # tabs for the PyTorch / MindSpore examples
+    "sphinx_copybutton",  # a copy button on every code block (its clipboard script ships with it)
     "mapsite",          # mappings, checks, examples, downloads (see _ext/mapsite)
 ]
 
@@ -54,3 +55,8 @@ html_copy_source = False              # the downloads offer the real sources
 html_use_index = False                # no index entries: the index of mappings is the index (and 0.3 s per build)
 html_show_sourcelink = False
 html_last_updated_fmt = None
+
+# -- Copy buttons --------------------------------------------------------------
+# Only on code a reader runs: not on cell outputs, and prompts are left out of the copy.
+copybutton_selector = "div:not(.output) > div.highlight pre"
+copybutton_exclude = ".linenos, .gp, .go"

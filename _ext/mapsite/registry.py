@@ -20,6 +20,8 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .search_terms import index_node
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "mappings.schema.json"
@@ -133,7 +135,7 @@ class MappingDirective(SphinxDirective):
             "detail": detail,
             "example": slug if detail else None,   # the notebook is named after the page
         }
-        return [self.render(entry, anchor)]
+        return [index_node(entry, anchor), self.render(entry, anchor)]
 
     def render(self, entry: dict, anchor: str) -> nodes.Node:
         box = nodes.container(classes=["mapping-entry"], ids=[anchor])
