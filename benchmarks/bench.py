@@ -4,9 +4,12 @@ Measures, on a copy of the project (the repository is never modified):
   1. a clean build (empty output and caches),
   2. a no-op rebuild (median of 5),
   3. a rebuild after one notebook changed,
-  4. a clean build whose kernels are not preloaded (each imports torch and mindspore itself),
-  5. the floor: every example notebook run as a plain Python script, one after another.
-Then prints the ratios and, if chromium is available, the page weight per page type.
+  4. a rebuild after one mapping entry changed (one case added to it),
+  5. a clean build whose kernels are not preloaded (each imports torch and mindspore itself),
+  6. the floor: every example notebook run as a plain Python script, one after another, plus
+     every mapping entry checked one after another in a single checker process.
+Then the checker's time per entry (median, slowest five), the ratios and, if chromium is
+available, the page weight per page type.
 
     .venv/bin/python benchmarks/bench.py            (make bench)
 """
@@ -29,6 +32,8 @@ sys.path.insert(0, str(ROOT / "_ext"))
 from mapsite.runner import framework_env, sphinx_command  # noqa: E402
 
 CHANGED = "clip_grad_value_"
+# The entry edited for the one-entry rebuild: its page, the entry's first case, and the case added.
+CHANGED_ENTRY = ("source/catalogue/tensor-ops.md", "torch.clamp", '  - "randn(4, 5), min=-0.25"\n')
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", ".pytest_cache")
 
 
@@ -66,6 +71,47 @@ def floor(project: Path, scratch: Path) -> dict[str, float]:
     return times
 
 
+def all_entries(project: Path) -> list[dict]:
+    from mapsite.checker import entries_in_page
+
+    return [entry for page in sorted((project / "source").rglob("*.md")) for entry in entries_in_page(str(page))]
+
+
+def check_floor(project: Path) -> float:
+    """Every entry checked serially in one process (the frameworks imported once)."""
+    import json
+
+    entries = all_entries(project)
+    env = framework_env(PYTHONPATH=str(project / "_ext"))
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "mapsite.checker", "--json"], input=json.dumps(entries),
+                            capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit(f"the serial check failed:\n{result.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def check_times(project: Path) -> dict[str, float]:
+    """Seconds the checker spent per entry in the last build (from the per-entry check cache)."""
+    import json
+
+    times = {}
+    for report in (project / "_build" / ".check_cache").rglob("*.json"):
+        data = json.loads(report.read_text())
+        times[data["pytorch"]] = max(times.get(data["pytorch"], 0.0), data.get("seconds", 0.0))
+    return times
+
+
+def edit_entry(project: Path) -> str:
+    page, api, case = CHANGED_ENTRY
+    path = project / page
+    text = path.read_text()
+    start = text.index(f"pytorch: {api}\n")
+    cases = text.index("cases:\n", start) + len("cases:\n")
+    path.write_text(text[:cases] + case + text[cases:])
+    return api
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mapsite-bench-") as tmp:
         tmp = Path(tmp)
@@ -79,20 +125,33 @@ def main() -> int:
         notebook = project / "notebooks" / f"{CHANGED}.md"
         notebook.write_text(notebook.read_text().replace("import numpy as np", "import numpy as np  # changed", 1))
         changed = build(project)
+        per_entry = check_times(project)
+        entry = edit_entry(project)
+        entry_rebuild = build(project)
+        entry_check = check_times(project)[entry]
         # The same clean build with ordinary kernels, each importing torch and mindspore itself.
         plain = build(project, tmp / "plain" / "html", f"mapsite_cache_dir={tmp / 'plain'}", "mapsite_preload_modules=")
         floors = floor(project, scratch)
+        checks_serial = check_floor(project)
         peak_child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
-        serial = sum(floors.values())
+        serial = sum(floors.values()) + checks_serial
+        slowest = sorted(per_entry.items(), key=lambda item: -item[1])[:5]
         rows = [
             ("cores", f"{os.cpu_count()}"),
             ("notebooks", f"{len(floors)}"),
+            ("mapping entries", f"{len(per_entry)}"),
             ("clean build", f"{clean:.1f} s"),
             ("clean build, kernels not preloaded", f"{plain:.1f} s"),
             ("no-op rebuild (median of 5)", f"{noop:.1f} s"),
             (f"rebuild, {CHANGED} changed", f"{changed:.1f} s"),
-            ("floor: notebooks as scripts, serial", f"{serial:.1f} s"),
+            (f"rebuild, one entry ({entry}) changed", f"{entry_rebuild:.1f} s"),
+            (f"  of which that entry's own check", f"{entry_check:.2f} s"),
+            ("check time per entry, median", f"{statistics.median(per_entry.values()):.2f} s"),
+            ("check time per entry, slowest five", ", ".join(f"{api} {t:.1f} s" for api, t in slowest)),
+            ("floor: notebooks as scripts, serial", f"{sum(floors.values()):.1f} s"),
+            ("floor: every entry checked, serial", f"{checks_serial:.1f} s"),
+            ("floor: both", f"{serial:.1f} s"),
             (f"floor of {CHANGED}", f"{floors[CHANGED]:.1f} s"),
             ("clean build / serial floor", f"{clean / serial:.2f}"),
             ("clean build, not preloaded / serial floor", f"{plain / serial:.2f}"),

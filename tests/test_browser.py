@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import screenshot
 from test_seed_page import seed_output_blocks
 
@@ -57,3 +59,32 @@ def test_index_filters(page, served_site):
     screenshot(page, "mapping-index")
     assert page.console_errors == []
     assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("query,anchor", [
+    ("torch.nn.functional.softmax", "#mapping-torch-nn-functional-softmax"),   # the full name
+    ("F.softmax", "#mapping-torch-nn-functional-softmax"),                     # as code imports it
+    ("nn.GELU", "#mapping-torch-nn-gelu"),
+    ("gelu", "gelu"),                                                          # GELU or F.gelu
+    ("Tensor.view", "#mapping-torch-tensor-view"),
+    ("mint.nn.GELU", "#mapping-torch-nn-gelu"),                               # a MindSpore name
+    ("ops.softmax", "#mapping-torch-nn-functional-softmax"),
+])
+def test_search_box_finds_an_entry_by_its_short_forms(page, served_site, query, anchor):
+    page.goto(f"{served_site}/search.html?q={query}")
+    first = page.locator("#search-results ul.search li a").first
+    first.wait_for(timeout=30000)
+    href = first.get_attribute("href")
+    assert anchor in href.lower(), f"searching {query!r}: the first result is {href}"
+    assert page.console_errors == []
+    assert page.outside_requests == []
+
+
+def test_code_blocks_have_copy_buttons_and_outputs_do_not(page, served_site):
+    page.goto(served_site + "/notebooks/GELU.html")
+    inputs = page.locator("div.cell_input pre").count()
+    assert inputs > 0
+    assert page.locator("div.cell_input button.copybtn").count() == inputs
+    assert page.locator("div.cell_output button.copybtn").count() == 0
+    page.goto(served_site + "/source/mapping-index.html")   # no code block, so no copy-button files
+    assert page.locator("script[src*='copybutton']").count() == 0

@@ -14,7 +14,8 @@
   pages with a design component (the mapping pages' PyTorch / MindSpore tabs) use
   sphinx-design's stylesheet and tab script, and only pages with notebook cells
   (the notebooks) use myst-nb's stylesheet. Other pages drop them: a mapping page
-  saves 1 request and 6 KiB gzip, the index 3 requests and 14 KiB.
+  saves 1 request and 6 KiB gzip, the index 3 requests and 14 KiB. sphinx-copybutton's
+  three files likewise go only on pages with a code block.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _HTML_KEYS = ("body", "furo_navigation_tree")
 # myst-nb's stylesheet only styles notebook cells, their outputs, glued text and line numbers.
 _PAGE_ASSETS = (
     (("sphinx-design.", "design-tabs.js"), re.compile(r'class="(?:[^"]*\s)?sd-')),
+    # sphinx-copybutton's buttons go on highlighted code blocks only.
+    (("copybutton.", "clipboard.min.js"), re.compile(r'class="(?:[^"]*\s)?highlight[\s"]')),
     (("mystnb.",), re.compile(
         r'class="(?:[^"]*\s)?(?:cell|cell_input|cell_output|output|stream|stderr|traceback|text_plain'
         r'|pasted-inline|pasted-text|linenos)[\s"]')),

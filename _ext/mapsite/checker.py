@@ -786,13 +786,29 @@ def entries_in_page(path: str) -> list[dict]:
     return [yaml.safe_load(match.group(2)) for match in MAPPING_BLOCK.finditer(text)]
 
 
+def timed_check(entry: dict) -> dict:
+    """check_entry, with the seconds it took (make bench reports them per entry)."""
+    import time
+
+    started = time.perf_counter()
+    report = check_entry(entry)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return report
+
+
 def main(argv: list[str]) -> int:
-    """``--json`` reads a JSON list of entries on stdin and writes results to stdout;
-    otherwise check the mapping blocks of the given pages and print a report."""
+    """``--json`` reads a JSON list of entries on stdin and writes one JSON report per line to
+    stdout, after a first line saying the frameworks imported; each line is flushed as soon as
+    its entry is checked, so if a native crash kills the process, the caller knows which entry
+    it was in. Otherwise check the mapping blocks of the given pages and print a report."""
     synchronous_mindspore()
     if argv[:1] == ["--json"]:
+        import torch  # noqa: F401 - imported before "ready", so an import failure is told from a crash
+
         entries = json.load(sys.stdin)
-        json.dump([check_entry(entry) for entry in entries], sys.stdout)
+        print(json.dumps({"ready": True}), flush=True)
+        for entry in entries:
+            print(json.dumps(timed_check(entry)), flush=True)
         return 0
     failed = 0
     for path in argv:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,15 +53,43 @@ def _entry_key(entry: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
+
+
 def run_checker(batch: list[dict]) -> list[dict]:
+    """Reports for ``batch``, in order, from checker processes.
+
+    A native crash (MindSpore's CPU kernels can die with SIGFPE) kills the process, not the
+    build: the entry being checked gets a failing report naming the crash, and the entries
+    after it are checked in a new process. A process that fails before its frameworks
+    imported is a broken set-up, and stops the build."""
     env = framework_env(PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run(
-        [sys.executable, "-m", "mapsite.checker", "--json"],
-        input=json.dumps(batch), capture_output=True, text=True, env=env, check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the checker process failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout)
+    reports: list[dict] = []
+    while len(reports) < len(batch):
+        rest = batch[len(reports):]
+        proc = subprocess.run(
+            [sys.executable, "-m", "mapsite.checker", "--json"],
+            input=json.dumps(rest), capture_output=True, text=True, env=env, check=False,
+        )
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        if not lines or not lines[0].get("ready"):
+            raise RuntimeError(f"the checker process failed ({_exit_description(proc.returncode)}) before "
+                               f"checking anything:\n{proc.stderr[-3000:]}")
+        reports += lines[1:]
+        if proc.returncode != 0 and len(reports) < len(batch):
+            entry = batch[len(reports)]
+            message = (f"the checker process died ({_exit_description(proc.returncode)}) while checking this "
+                       f"entry; its last output: {proc.stderr.strip()[-300:] or '(none)'}")
+            reports.append({"pytorch": entry.get("pytorch"), "signatures": {}, "equivalents": [
+                {"verdict": "error", "field": f"equivalents[{i}]", "message": message, "api": eq.get("api")}
+                for i, eq in enumerate(entry.get("equivalents", []))]})
+    return reports
 
 
 def _passed(report: dict) -> bool:

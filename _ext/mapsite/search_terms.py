@@ -35,4 +35,5 @@ def index_node(entry: dict, anchor: str) -> addnodes.index:
     """Search index entries pointing at the entry's anchor."""
     names = [entry["pytorch"]] + [eq["api"] for eq in entry["equivalents"] if eq.get("api")]
     forms = dict.fromkeys(form for name in names for form in short_forms(name))
-    return addnodes.index(entries=[("single", form, anchor, "", None) for form in forms], inline=False)
+    # "main" entries rank with the best matches (others are listed after every other result).
+    return addnodes.index(entries=[("single", form, anchor, "main", None) for form in forms], inline=False)
