@@ -58,9 +58,17 @@ def site(tmp_path_factory) -> Site:
 
 
 @pytest.fixture(scope="session")
-def second_site(tmp_path_factory) -> Site:
-    """Another clean build, in parallel (-j 2) and with its own empty caches."""
+def second_site(site, tmp_path_factory) -> Site:
+    """Another clean build, in parallel (-j 2), into an empty output folder.
+
+    It starts from a copy of the first build's caches: what it tests is that reading and
+    writing in parallel gives the same site, not that the examples run again (the downloaded
+    notebooks are re-executed by tests/test_downloads.py, and every cached result is keyed on
+    its sources and the framework versions)."""
+    import shutil
+
     root = tmp_path_factory.mktemp("second-site")
+    shutil.copytree(site.cache, root / "cache")
     result = sphinx_build(ROOT, root / "html", root / "cache", "-j", "2")
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the parallel build failed:\n{log[-6000:]}"

@@ -1,4 +1,5 @@
-"""Two clean builds give the same HTML, except the parts documented as volatile.
+"""Two builds into empty output folders, one serial and one parallel (-j 2, from the first
+one's executed results), give the same HTML, except the parts documented as volatile.
 
 Volatile, by design: the provenance line under each executed example (when it ran and for
 how long) and the execution report's table of run times. Everything else, including every
@@ -24,7 +25,7 @@ def normalised(path) -> str:
     return str(soup)
 
 
-def test_two_clean_builds_give_identical_html(site, second_site):
+def test_serial_and_parallel_builds_give_identical_html(site, second_site):
     first = sorted(p.relative_to(site.html) for p in site.html.rglob("*.html"))
     second = sorted(p.relative_to(second_site.html) for p in second_site.html.rglob("*.html"))
     assert first == second
@@ -34,7 +35,7 @@ def test_two_clean_builds_give_identical_html(site, second_site):
         if a != b:
             diff = difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
             differing.append(f"{relative}:\n" + "\n".join(list(diff)[2:12]))
-    assert not differing, "HTML differs between two clean builds:\n\n" + "\n\n".join(differing)
+    assert not differing, "HTML differs between the serial and the parallel build:\n\n" + "\n\n".join(differing)
 
 
 def test_provenance_names_the_versions(site):
