@@ -1,7 +1,8 @@
 """Bad input on a page or in a notebook: a clear error naming the file and what is wrong,
 a failed build, and every other page still built.
 
-Each test builds a probe project holding the bad input and a good page next to it.
+All the bad input goes into one probe project, next to a good page, built once (with a 2 s cell
+timeout): a -W --keep-going build must report each problem with its own file.
 The probe notebooks use no framework, but their kernels are forked from the build's
 preloader like every other, so these failures are the ones a real build meets.
 A failing notebook runs once, before the read phase; its page reports that run.
@@ -80,20 +81,56 @@ a line right under the table
 """
 
 
-def build(probe_project, *extra, pages=None, notebooks=None):
-    project = probe_project({**(pages or {}), "source/catalogue/good": GOOD_PAGE}, notebooks)
-    result = build_copy(project, *extra)
-    return project, result.returncode, result.stdout + result.stderr
+FAILING = [
+    ("kernel_crash", "python3", "import os\nos._exit(1)",
+     f"the kernel died while running cell 3 (line {BAD_CELL_LINE}): the Python process exited"),
+    ("timeout", "python3", f"import time\ntime.sleep({SLEEP})",
+     f"cell 3 (line {BAD_CELL_LINE}) timed out after 2 s (nb_execution_timeout)"),
+    ("no_such_kernel", "no_such_kernel", "print(1)",
+     "no such kernel 'no_such_kernel': the kernelspec name in the notebook's front matter is not an installed kernel"),
+]
+STDERR_CELL = "import sys\nprint('oops', file=sys.stderr)"
+RUNS_ONCE_CELL = "with open('runs.txt', 'a') as log:\n    log.write('ran\\n')\nraise ValueError('bad input')"
+EXAMPLE_PAGE = "# Probe\n\n```{example}\n```\n"
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    """(project, exit code, log, seconds) of the one build of every bad input."""
+    from subset import make_subset
+
+    pages = {"source/catalogue/good": GOOD_PAGE, "source/mappings/tables": TABLES,
+             "source/mappings/stderr": EXAMPLE_PAGE}
+    notebooks = {"notebooks/stderr": NOTEBOOK % ("python3", STDERR_CELL),
+                 "notebooks/runs_once": NOTEBOOK % ("python3", RUNS_ONCE_CELL)}
+    for case, kernel, cell, _ in FAILING:
+        pages[f"source/mappings/{case}"] = EXAMPLE_PAGE
+        notebooks[f"notebooks/{case}"] = NOTEBOOK % (kernel, cell)
+    project = make_subset(tmp_path_factory.mktemp("bad-input") / "probe", [])
+    # tables.md has no notebook of its own: a detail page needs one only for an {example} block.
+    for docname, text in {**pages, **notebooks}.items():
+        (project / f"{docname}.md").parent.mkdir(parents=True, exist_ok=True)
+        (project / f"{docname}.md").write_text(text, encoding="utf-8")
+    toc = ["mapping-index"] + [f"/{d}" for d in {**pages, **notebooks}]
+    (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
+    started = time.perf_counter()
+    result = build_copy(project, "-D", "nb_execution_timeout=2")
+    return project, result.returncode, result.stdout + result.stderr, time.perf_counter() - started
 
 
 def line_of(text: str, start: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(start))
 
 
-def test_broken_parameter_table_names_file_line_and_count(probe_project):
-    project, code, log = build(probe_project, pages={"source/mappings/probe": TABLES})
-    page = "source/mappings/probe.md"
+def test_the_probe_build_fails_and_builds_the_good_page(probe):
+    project, code, log, _ = probe
     assert code != 0
+    assert (project / "_build/html/source/catalogue/good.html").is_file(), "the good page is still built"
+
+
+def test_broken_parameter_table_names_file_line_and_count(probe):
+    project, code, log, _ = probe
+    page = "source/mappings/tables.md"
     expected = {
         "| | Parameter 2": "table row has 4 cells but the header has 5; markdown-it silently pads it with empty cells",
         "| | Parameter 3": "table row has 6 cells but the header has 5; markdown-it silently keeps the first 5 "
@@ -108,58 +145,32 @@ def test_broken_parameter_table_names_file_line_and_count(probe_project):
         assert f"{page}:{line_of(TABLES, row)}: WARNING: {message}" in log, log[-4000:]
     # The escaped pipe, the code block, the directive body and the good table are left alone.
     assert log.count("[mapsite.table]") == len(expected), log[-4000:]
-    assert (project / "_build/html/source/catalogue/good.html").is_file()
 
 
-FAILING = [
-    ("kernel_crash", "python3", "import os\nos._exit(1)", (),
-     f"the kernel died while running cell 3 (line {BAD_CELL_LINE}): the Python process exited"),
-    ("timeout", "python3", f"import time\ntime.sleep({SLEEP})", ("-D", "nb_execution_timeout=2"),
-     f"cell 3 (line {BAD_CELL_LINE}) timed out after 2 s (nb_execution_timeout)"),
-    ("no_such_kernel", "no_such_kernel", "print(1)", (),
-     "no such kernel 'no_such_kernel': the kernelspec name in the notebook's front matter is not an installed kernel"),
-]
-
-
-@pytest.mark.parametrize("case,kernel,cell,extra,message", FAILING, ids=[c[0] for c in FAILING])
-def test_failing_notebook_is_reported_and_other_pages_built(probe_project, case, kernel, cell, extra, message):
-    started = time.perf_counter()
-    project, code, log = build(
-        probe_project, *extra,
-        pages={"source/mappings/probe": "# Probe\n\n```{example}\n```\n"},
-        notebooks={"notebooks/probe": NOTEBOOK % (kernel, cell)},
-    )
-    assert code != 0
-    assert time.perf_counter() - started < SLEEP / 2, "a stuck kernel was waited for, not stopped"
+@pytest.mark.parametrize("case,kernel,cell,message", FAILING, ids=[c[0] for c in FAILING])
+def test_failing_notebook_is_reported_and_other_pages_built(probe, case, kernel, cell, message):
+    project, code, log, seconds = probe
+    assert seconds < SLEEP / 2, "a stuck kernel was waited for, not stopped"
     # On the notebook's own page (myst-nb's report, our sentence first) ...
-    assert re.search(rf"notebooks/probe\.md: WARNING: Executing notebook failed: \w+\n{re.escape(message)}", log), log[-4000:]
+    assert re.search(rf"notebooks/{case}\.md: WARNING: Executing notebook failed: \w+\n{re.escape(message)}", log), log[-4000:]
     # ... and where a mapping page embeds it.
-    assert ("source/mappings/probe.md:3: WARNING: example notebook notebooks/probe.md failed to execute: "
+    assert (f"source/mappings/{case}.md:3: WARNING: example notebook notebooks/{case}.md failed to execute: "
             + message) in log, log[-4000:]
     html = project / "_build" / "html"
-    assert (html / "source/catalogue/good.html").is_file(), "the good page is still built"
-    assert (html / "notebooks/probe.html").is_file() and (html / "source/mappings/probe.html").is_file()
+    assert (html / f"notebooks/{case}.html").is_file() and (html / f"source/mappings/{case}.html").is_file()
     if case != "no_such_kernel":  # what ran before the failure is still shown
-        assert "before the bad cell" in (html / "notebooks/probe.html").read_text(encoding="utf-8")
+        assert "before the bad cell" in (html / f"notebooks/{case}.html").read_text(encoding="utf-8")
 
 
-def test_stray_stderr_names_notebook_and_cell(probe_project):
-    project, code, log = build(
-        probe_project,
-        pages={"source/mappings/probe": "# Probe\n\n```{example}\n```\n"},
-        notebooks={"notebooks/probe": NOTEBOOK % ("python3", "import sys\nprint('oops', file=sys.stderr)")},
-    )
-    assert code != 0
-    assert "notebooks/probe.md:20: WARNING: stderr was found in the cell outputs of cell 3" in log, log[-4000:]
-    assert (f"source/mappings/probe.md:3: WARNING: stray stderr in cell 3 (line {BAD_CELL_LINE}) "
-            "of example notebook notebooks/probe.md: 'oops'") in log, log[-4000:]
-    assert (project / "_build/html/source/catalogue/good.html").is_file()
+def test_stray_stderr_names_notebook_and_cell(probe):
+    project, code, log, _ = probe
+    assert "notebooks/stderr.md:20: WARNING: stderr was found in the cell outputs of cell 3" in log, log[-4000:]
+    assert (f"source/mappings/stderr.md:3: WARNING: stray stderr in cell 3 (line {BAD_CELL_LINE}) "
+            "of example notebook notebooks/stderr.md: 'oops'") in log, log[-4000:]
 
 
-def test_a_failing_notebook_runs_once(probe_project):
+def test_a_failing_notebook_runs_once(probe):
     """myst-nb, not finding a failed notebook in the cache, is handed the failed run: no second run."""
-    cell = "with open('runs.txt', 'a') as log:\n    log.write('ran\\n')\nraise ValueError('bad input')"
-    project, code, log = build(probe_project, notebooks={"notebooks/bad": NOTEBOOK % ("python3", cell)})
-    assert code != 0
+    project, code, log, _ = probe
     assert f"cell 3 (line {BAD_CELL_LINE}) raised ValueError: bad input" in log, log[-4000:]
     assert (project / "notebooks" / "runs.txt").read_text() == "ran\n", "the failing notebook ran more than once"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import build_copy
@@ -26,13 +28,7 @@ def entry(**changes) -> str:
     return "\n".join(f"{k}: {v}" if not v.startswith("\n") else f"{k}:{v}" for k, v in fields.items() if v is not None)
 
 
-def build_probe(probe_project, text: str):
-    project = probe_project({"source/catalogue/probe": text})
-    result = build_copy(project)
-    return result.returncode, result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("changes,message", [
+MALFORMED = [
     ({"summary": None}, "'summary' is a required property"),
     ({"equivalents": "\n  - api: mindspore.nn.ReLU\n    status: same"}, "equivalents[0].status: 'same' is not one of"),
     ({"equivalents": "\n  - api: mindspore.nn.NoSuchLayer\n    status: consistent"},
@@ -40,35 +36,65 @@ def build_probe(probe_project, text: str):
     ({"pytorch": "torch.nn.NoSuchLayer"}, "field pytorch: 'torch.nn.NoSuchLayer' does not import"),
     ({"namespace": "torch.optim"}, "namespace: 'torch.optim' is not a prefix of pytorch"),
     ({"cases": None}, "cases: every entry needs cases"),
-])
-def test_malformed_entry_names_file_and_field(probe_project, changes, message):
-    code, log = build_probe(probe_project, ENTRY % entry(**changes))
-    assert code != 0
-    assert "source/catalogue/probe.md" in log
-    assert message in log, log[-3000:]
+]
+# Every bad page goes into one probe project, built once: a -W --keep-going build reports each.
+# Entries that pass validation name APIs of their own, so no two pages declare the same API.
+OWN_API = ["torch.nn.ReLU", "torch.nn.Tanh", "torch.nn.Sigmoid", "torch.nn.NoSuchLayer", "torch.nn.SiLU",
+           "torch.nn.ELU"]
+PAGES = {
+    **{f"source/catalogue/malformed{i}": ENTRY % entry(**{"pytorch": OWN_API[i], **changes})
+       for i, (changes, _) in enumerate(MALFORMED)},
+    "source/mappings/no_such_notebook": "# Probe\n\n```{example}\n```\n",
+    "source/catalogue/misplaced_example": "# Probe\n\n```{example}\n```\n",
+}
 
 
-def test_missing_example_notebook_is_named(probe_project):
-    project = probe_project({"source/mappings/no_such_notebook": "# Probe\n\n```{example}\n```\n"})
+@pytest.fixture(scope="module")
+def probe_build(tmp_path_factory):
+    from subset import make_subset
+
+    project = make_subset(tmp_path_factory.mktemp("errors") / "probe", [])
+    for docname, text in PAGES.items():
+        (project / f"{docname}.md").parent.mkdir(parents=True, exist_ok=True)
+        (project / f"{docname}.md").write_text(text, encoding="utf-8")
+    toc = ["mapping-index"] + [f"/{d}" for d in PAGES]
+    (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
     result = build_copy(project)
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
+    return result.returncode, result.stdout + result.stderr
+
+
+def report_of(log: str, page: str) -> str:
+    """The build's messages about one page: each starts at a line naming it, up to the next message."""
+    blocks = re.split(r"\n(?=\S+\.md:\d+: (?:WARNING|ERROR))", log)
+    return "\n".join(block for block in blocks if block.split(":", 1)[0].endswith(page))
+
+
+def test_the_probe_build_fails(probe_build):
+    code, log = probe_build
+    assert code != 0, log[-3000:]
+
+
+@pytest.mark.parametrize("index", range(len(MALFORMED)), ids=[m[1][:40] for m in MALFORMED])
+def test_malformed_entry_names_file_and_field(probe_build, index):
+    _, log = probe_build
+    report = report_of(log, f"source/catalogue/malformed{index}.md")
+    assert MALFORMED[index][1] in report, log[-4000:]
+
+
+def test_missing_example_notebook_is_named(probe_build):
+    _, log = probe_build
     assert "source/mappings/no_such_notebook.md:3" in log
-    assert "example notebook notebooks/no_such_notebook.md does not exist" in log
+    assert "example notebook notebooks/no_such_notebook.md does not exist" in report_of(
+        log, "source/mappings/no_such_notebook.md"), log[-3000:]
 
 
-def test_an_example_outside_a_detail_page_is_named(probe_project):
-    code, log = build_probe(probe_project, "# Probe\n\n```{example}\n```\n")
-    assert code != 0
-    assert "source/catalogue/probe.md:3: {example} belongs on a detail page under source/mappings/" in log, log[-2000:]
+def test_an_example_outside_a_detail_page_is_named(probe_build):
+    _, log = probe_build
+    assert ("source/catalogue/misplaced_example.md:3: {example} belongs on a detail page under source/mappings/"
+            in log), log[-2000:]
 
 
-def test_every_failing_page_is_reported(probe_project):
-    project = probe_project({
-        "source/catalogue/first": ENTRY % entry(pytorch="torch.nn.ReLU", summary=None),
-        "source/catalogue/second": ENTRY % entry(pytorch="torch.nn.Tanh", equivalents="\n  - api: mindspore.nn.Tanh\n    status: maybe"),
-    })
-    result = build_copy(project)
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "source/catalogue/first.md" in log and "source/catalogue/second.md" in log
+def test_every_failing_page_is_reported(probe_build):
+    _, log = probe_build
+    for docname in PAGES:
+        assert report_of(log, f"{docname}.md"), f"{docname}.md is not reported:\n{log[-3000:]}"
