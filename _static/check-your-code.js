@@ -1920,6 +1920,12 @@ requires_grad is_leaf is_cuda is_sparse names equal grad_fn`);
   // ---------------------------------------------------------------------------------------------
 
   const STATUS_ORDER = { consistent: 0, renamed: 1, differs: 2, none: 3 };
+  // scan.py's MEMBER_BASES: where a member of a torch class is documented when the class has no entry for it.
+  const MEMBER_BASES = [
+    ["torch.optim", "torch.optim.Optimizer"],
+    ["torch.optim.lr_scheduler", "torch.optim.lr_scheduler.LRScheduler"],
+    ["torch.nn", "torch.nn.Module"],
+  ];
   const STATUS_LABELS = { consistent: "consistent", renamed: "renamed", differs: "differs", none: "no direct equivalent" };
   const NO_CHANGE = new Set(["consistent"]);
   const UNCOVERED_LABEL = "not on the site yet";
@@ -1944,6 +1950,12 @@ requires_grad is_leaf is_cuda is_sparse names equal grad_fn`);
     canonical(api) {
       if (this.entries.has(api)) return api;
       const parts = api.split(".");
+      const member = parts[parts.length - 1], owner = parts.slice(0, -2).join(".");
+      if (parts.length > 2 && isUpper(parts[parts.length - 2].slice(0, 1) || "a") && !isUpper(member.slice(0, 1) || "a")) {
+        for (const [namespace, base] of MEMBER_BASES) {
+          if (owner === namespace && this.entries.has(`${base}.${member}`)) return `${base}.${member}`;
+        }
+      }
       if (!isUpper(parts[parts.length - 1].slice(0, 1) || "a")) return api;
       for (let i = parts.length - 2; i > 0; i--) {
         if (!parts.slice(i, -1).every(isLower)) break;

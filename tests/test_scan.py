@@ -251,6 +251,25 @@ def test_a_class_imported_from_its_module_is_reported_under_the_catalogue_name(t
         ("torch.nn.Linear", True), ("torch.nn.ReLU", True), ("torch.nn.modules.activation.Mystery", False)]
 
 
+@pytest.mark.unit
+def test_a_member_of_a_torch_class_is_reported_on_the_base_class_that_documents_it(tmp_path, capsys):
+    """opt.step() on an optim.SGD is torch.optim.SGD.step, which the site documents on Optimizer."""
+    catalogue = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    template = catalogue["mappings"][0]
+    for api in ("torch.optim.Optimizer.step", "torch.optim.lr_scheduler.LRScheduler.step"):
+        catalogue["mappings"].append({**template, "pytorch": api, "namespace": api.rsplit(".", 1)[0]})
+    (tmp_path / "mappings.json").write_text(json.dumps(catalogue), encoding="utf-8")
+    program = tmp_path / "p.py"
+    program.write_text("import torch\nfrom torch import optim\nw = torch.zeros(2)\nopt = optim.SGD([w], lr=0.1)\n"
+                       "sched = optim.lr_scheduler.StepLR(opt, 2)\nopt.step()\nsched.step()\nopt.zero_grad()\n",
+                       encoding="utf-8")
+    _, report, _ = report_of(program, catalogue=tmp_path / "mappings.json", capsys=capsys)
+    found = {r["pytorch"]: r["covered"] for r in report["apis"]}
+    assert found["torch.optim.Optimizer.step"] and found["torch.optim.lr_scheduler.LRScheduler.step"]
+    # No base entry for zero_grad in this catalogue: reported under its own name, as not covered.
+    assert found["torch.optim.SGD.zero_grad"] is False
+
+
 # -- statuses come from the data -----------------------------------------------------------------
 
 @pytest.mark.unit

@@ -900,10 +900,17 @@ class Catalogue:
 
     def canonical(self, api: str) -> str:
         """A class imported from its defining module (torch.nn.modules.linear.Linear) under the name the
-        catalogue uses (torch.nn.Linear)."""
+        catalogue uses (torch.nn.Linear); a member of a torch class the catalogue has no entry for
+        (torch.optim.SGD.step) under the base class that defines it (torch.optim.Optimizer.step)."""
         if api in self.entries:
             return api
         parts = api.split(".")
+        if len(parts) > 2 and parts[-2][:1].isupper() and not parts[-1][:1].isupper():
+            owner = ".".join(parts[:-2])
+            for namespace, base in MEMBER_BASES:
+                candidate = f"{base}.{parts[-1]}"
+                if owner == namespace and candidate in self.entries:
+                    return candidate
         if not parts[-1][:1].isupper():
             return api
         for i in range(len(parts) - 2, 0, -1):
@@ -913,6 +920,16 @@ class Catalogue:
             if candidate in self.entries:
                 return candidate
         return api
+
+
+# Where a member of a class in a torch namespace is documented when the class has no entry of its
+# own for it: optimizers' step/zero_grad on Optimizer, schedulers' step on LRScheduler, layers'
+# parameters/train/eval/to on Module. check-your-code.js keeps the same table.
+MEMBER_BASES = (
+    ("torch.optim", "torch.optim.Optimizer"),
+    ("torch.optim.lr_scheduler", "torch.optim.lr_scheduler.LRScheduler"),
+    ("torch.nn", "torch.nn.Module"),
+)
 
 
 def load_catalogue(path: str | os.PathLike) -> Catalogue:
