@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import build_copy, pinned
-from mapsite.checker import missing_kernel
+from mapsite.checker import missing_kernel, raised
 
 ENTRY = """# Probe
 
@@ -90,11 +90,23 @@ def test_no_kernel_rows_are_shown_and_exported_as_unverified(site):
 @pytest.mark.parametrize("outcome,missing", [
     ("raises RuntimeError: The kernel GeluExt unregistered.", True),
     ("raises RuntimeError: Not found op FuncMaxPool2D on device CPU", True),
+    ("raises RuntimeError: Create kernelmod for op LayerNormExt failed", True),
+    ("raises NotImplementedError: einsum only supports Ascend", True),
+    ("raises NotImplementedError: new_full method support Ascend only", True),
     ("raises TypeError: std_ext() got an unexpected keyword argument 'unbiased'", False),
     ("float32[2, 3]", False),
 ])
 def test_missing_kernel_is_told_from_other_failures(outcome, missing):
     assert missing_kernel(outcome) is missing
+
+
+@pytest.mark.unit
+def test_a_kernel_selection_error_is_seen_past_its_blank_first_line():
+    error = RuntimeError("\n----------------------------------------------------\n- Kernel select failed:\n"
+                         "Unsupported op [Fmin] on CPU, Input data_type: kNumberTypeFloat32")
+    shown = raised(error)
+    assert shown.startswith("raises RuntimeError: ") and "Unsupported op [Fmin] on CPU" in shown
+    assert missing_kernel(shown)
 
 
 def test_a_default_that_differs_must_be_in_the_note(probe_project):

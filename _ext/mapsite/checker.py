@@ -542,7 +542,7 @@ def run_case(entry: dict, case: str, seed: int, torch_fn: Any, ms_fn: Any) -> di
         except EntryError:
             raise
         except Exception as exc:  # noqa: BLE001 - an exception is a finding, not a crash
-            record[framework] = f"raises {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+            record[framework] = raised(exc)
     if len(outputs) < 2:
         record.update(agree=False, reason="call raised", max_diff=None)
         return record
@@ -559,7 +559,23 @@ def run_case(entry: dict, case: str, seed: int, torch_fn: Any, ms_fn: Any) -> di
 
 
 # What MindSpore says when an operator has no kernel for the device (checked on 2.10's CPU).
-MISSING_KERNEL = re.compile(r"kernel \w+ unregistered|Unsupported op|Not found op \w+ on device CPU|not supported on CPU", re.I)
+# MindSpore's ways of saying an operator cannot run on this device: the kernel registry's
+# messages, kernel selection ("Unsupported op [X] on CPU", after a blank first line), kernel
+# creation ("Create kernelmod for op X failed"), and Python-level guards of Ascend-only APIs.
+MISSING_KERNEL = re.compile(
+    r"kernel \w+ unregistered|Unsupported op|Not found op \w+ on device CPU|not supported on CPU"
+    r"|Create kernelmod for op \w+ failed|only supports? Ascend|supports? Ascend only", re.I)
+
+
+def raised(exc: BaseException) -> str:
+    """How a case shows an exception: its first non-empty line, plus the line that says a kernel is
+    missing when that comes later (kernel selection errors start with a blank line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    kernel = next((line for line in lines[1:] if MISSING_KERNEL.search(line)), None)
+    if kernel and not MISSING_KERNEL.search(text):
+        text = f"{text} ... {kernel}"
+    return f"raises {type(exc).__name__}: {text}"[:240]
 
 
 def missing_kernel(outcome: str) -> bool:
