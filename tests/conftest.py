@@ -47,10 +47,34 @@ def sphinx_build(source: Path, out: Path, cache: Path, *extra: str, env: dict | 
     return run_sphinx(source, out, *extra, "-D", f"mapsite_cache_dir={cache}", env=env)
 
 
+# Executed results a `make html` left in _build, keyed by each notebook's and entry's content, the
+# check engine and the framework versions, so a copy only ever supplies results for unchanged inputs.
+REUSABLE_CACHES = (".jupyter_cache", ".check_cache")
+
+
+def reuse_executed_results(cache: Path) -> list[str]:
+    """Copy the last `make html`'s executed results into a test build's cache folder, unless
+    MAPSITE_TEST_FRESH=1 (then the session build executes everything itself, as CI's does)."""
+    import os
+    import shutil
+
+    if os.environ.get("MAPSITE_TEST_FRESH"):
+        return []
+    copied = []
+    for name in REUSABLE_CACHES:
+        if (ROOT / "_build" / name).is_dir():
+            shutil.copytree(ROOT / "_build" / name, cache / name)
+            copied.append(name)
+    return copied
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Site:
-    """A clean, strict build of the whole site into a temporary folder."""
+    """A strict build of the whole site into an empty folder, from the executed results of the
+    last `make html` where their inputs are unchanged (the drift, cache and probe tests execute
+    from scratch in their own projects)."""
     root = tmp_path_factory.mktemp("site")
+    reuse_executed_results(root / "cache")
     result = sphinx_build(ROOT, root / "html", root / "cache")
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the site build failed:\n{log[-6000:]}"
