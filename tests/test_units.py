@@ -74,8 +74,8 @@ def test_a_valid_entry_has_no_problems():
     ({"namespace": "torch.optim"}, "namespace: 'torch.optim' is not a prefix of pytorch"),
     ({"cases": None}, "cases: every entry needs cases"),
     ({"equivalents": [{"api": "mindspore.nn.ReLU", "status": "same"}]}, "equivalents[0].status: 'same' is not one of"),
-    ({"equivalents": [{"api": "mindspore.nn.ReLU", "status": "differs", "note": "x"}]},
-     "equivalents[0].translation: a differs row needs the translation"),
+    ({"equivalents": [{"api": "mindspore.nn.ReLU", "status": "renamed", "note": "x"}]},
+     "equivalents[0].translation: a renamed row needs the translation"),
     ({"equivalents": [{"status": "none", "note": "x"}]}, "equivalents[0].composite"),
     ({"pytorch": "numpy.abs"}, "pytorch: 'numpy.abs' does not match"),
 ])

@@ -37,6 +37,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from mapsite import battery  # the standard probes every plain-call row faces
 from mapsite.runner import FRAMEWORK_ENV
 
 for _name, _value in FRAMEWORK_ENV.items():  # before MindSpore is imported (mapsite.runner says why)
@@ -180,7 +181,7 @@ def compare(expected: Any, actual: Any, mode: str, rtol: float, atol: float) -> 
         ):
             return False, f"type {type(expected).__name__} vs {type(actual).__name__}", float("nan")
         diff = abs(float(expected) - float(actual))
-        ok = bool(np.isclose(expected, actual, rtol=rtol, atol=atol))
+        ok = bool(np.isclose(expected, actual, rtol=rtol, atol=atol, equal_nan=True))  # as for arrays
         return ok, "" if ok else f"value {expected!r} vs {actual!r}", diff
     if not isinstance(expected, np.ndarray) or not isinstance(actual, np.ndarray):
         if type(expected) is type(actual) and expected == actual:
@@ -201,7 +202,8 @@ def compare(expected: Any, actual: Any, mode: str, rtol: float, atol: float) -> 
         diff = float(max(diffs))
         ok = diff <= atol
         return ok, "" if ok else f"mean/std differ by {diff:.3g} > {atol}", diff
-    diff = float(np.max(np.abs(e64 - a64)))
+    with np.errstate(invalid="ignore", over="ignore"):   # inf - inf is a NaN difference, not a warning
+        diff = float(np.max(np.abs(e64 - a64)))
     ok = bool(np.allclose(e64, a64, rtol=rtol, atol=atol, equal_nan=True))
     return ok, "" if ok else "values differ", diff
 
@@ -317,7 +319,8 @@ def seed_frameworks(seed: int) -> None:
 # behaviour only over a sequence of calls; each form below runs that sequence identically
 # on both sides and returns what is compared.
 
-FORMS = ("optimizer_steps", "schedule", "inplace_grads")
+# ``program``: whole PyTorch and MindSpore programs instead of calls (mapsite.programs).
+FORMS = ("optimizer_steps", "schedule", "inplace_grads", "program")
 
 
 def case_form(entry: dict) -> str:
@@ -585,6 +588,10 @@ def missing_kernel(outcome: str) -> bool:
 
 def check_equivalent(entry: dict, position: int) -> dict:
     """Check one equivalent of an entry against the PyTorch API."""
+    if case_form(entry) == "program" or entry["equivalents"][position].get("program"):
+        from mapsite import programs  # two programs, not calls: their own checks and statuses
+
+        return programs.check_program(entry, position, sys.modules[__name__])
     equivalent = entry["equivalents"][position]
     field = f"equivalents[{position}]"
     status = equivalent["status"]
@@ -626,6 +633,8 @@ def check_equivalent(entry: dict, position: int) -> dict:
         sides = [("naive_cases", api_target, None), ("cases", api_target, equivalent["translation"])]
     elif status == "consistent":
         sides = [("cases", api_target, equivalent.get("mindspore"))]
+    elif status == "differs" and "translation" not in equivalent:
+        sides = [("naive_cases", api_target, None)]  # a difference the battery alone finds
     elif status in ("renamed", "differs"):
         sides = [("naive_cases", api_target, None), ("cases", api_target, equivalent["translation"])]
     else:  # none: a composite stands in for the API
@@ -652,6 +661,9 @@ def check_equivalent(entry: dict, position: int) -> dict:
             except Exception as exc:  # noqa: BLE001
                 raise EntryError(f"cases[{index}]", f"{case!r}: {exc}") from exc
 
+    # The standard battery (mapsite.battery) runs what the cases ran last: the row's own call,
+    # translation or composite. battery.judge, in check_entry, holds the row to what it finds.
+    result["battery"] = battery.run(entry, position, torch_base, ms_base, sys.modules[__name__])
     agreeing = all(c["agree"] for c in result["cases"])
     if no_kernel:
         # Every case must fail; a case may fail earlier, on an argument the API does not take.
@@ -670,12 +682,19 @@ def check_equivalent(entry: dict, position: int) -> dict:
             return result
     elif status == "differs":
         naive_differs = any(not c["agree"] for c in result["naive_cases"])
-        if not naive_differs:
+        if not naive_differs and not battery.findings(result):
             result["verdict"] = "fail"
             result["message"] = (
-                f"{equivalent['api']} now agrees with {entry['pytorch']} on every case: "
+                f"{equivalent['api']} now agrees with {entry['pytorch']} on every case and every battery probe: "
                 "the documented difference has disappeared"
             )
+            return result
+        if naive_differs and "translation" not in equivalent:
+            bad = next(c for c in result["naive_cases"] if not c["agree"])
+            result["verdict"] = "fail"
+            result["field"] = f"{field}.translation"
+            result["message"] = (f"{equivalent['api']} differs on case ({bad['call']}): give the translation that "
+                                 "agrees (only a row whose difference is a battery finding alone may omit it)")
             return result
     if agreeing:
         result["verdict"] = "pass"
@@ -748,7 +767,10 @@ def default_differences(pytorch: str, api: str) -> list[dict] | None:
     torch_defaults, ms_defaults = defaults_of(pytorch), defaults_of(api)
     if torch_defaults is None or ms_defaults is None:
         return None
-    return [{"parameter": name, "torch": repr(torch_defaults[name]), "mindspore": repr(ms_defaults[name])}
+    def shown(value: Any) -> str:  # a function's repr names its address, which changes on every run
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+    return [{"parameter": name, "torch": shown(torch_defaults[name]), "mindspore": shown(ms_defaults[name])}
             for name in sorted(set(torch_defaults) & set(ms_defaults))
             if not same_default(name, torch_defaults[name], ms_defaults[name])]
 
@@ -780,6 +802,7 @@ def check_entry(entry: dict) -> dict:
         try:
             results.append(check_equivalent(entry, position))
             check_defaults(entry, position, results[-1])
+            battery.judge(entry, position, results[-1])
         except EntryError as exc:
             results.append({"verdict": "error", "field": exc.field, "message": exc.message,
                             "api": entry["equivalents"][position].get("api")})
@@ -842,6 +865,10 @@ def main(argv: list[str]) -> int:
                         label = "naive" if key == "naive_cases" else "     "
                         print(f"     {label} {flag} ({case['call']}) torch {case['torch']} | ms {case['mindspore']}"
                               + (f" | {case['reason']}" if case.get("reason") else ""))
+                for probe in eq.get("battery") or []:  # = agrees, ! finding, - not applicable
+                    flag = {"agree": "=", "finding": "!"}.get(probe["verdict"], "-")
+                    print(f"     probe {flag} {probe['probe']}: {probe['call']} | torch {probe['torch']} | ms {probe['mindspore']}"
+                          + (f" | {probe['reason']}" if probe.get("reason") else ""))
     return 1 if failed else 0
 
 

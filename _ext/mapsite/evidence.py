@@ -25,6 +25,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from .execution import worker_count
+from .programs import code_blocks
 from .registry import entries, mapping_evidence, simple_table
 from .runner import framework_env
 from .versions import versions_key
@@ -45,7 +46,8 @@ def _cache_dir(app: Sphinx) -> Path:
 
 
 # A change to the check engine invalidates every cached result, like a new framework version.
-CHECKER_DIGEST = hashlib.sha256(Path(__file__).with_name("checker.py").read_bytes()).hexdigest()
+CHECKER_DIGEST = hashlib.sha256(b"".join(
+    Path(__file__).with_name(name).read_bytes() for name in ("checker.py", "programs.py", "battery.py"))).hexdigest()
 
 
 def _entry_key(entry: dict) -> str:
@@ -179,6 +181,8 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
         box += nodes.paragraph(text="Signatures, read from the installed packages:", classes=["evidence-title"])
         text = "\n".join(signatures)
         box += nodes.literal_block(text, text, language="none", classes=["signatures"])
+    if entry.get("program"):  # the program form: show the code that ran
+        box += code_blocks(entry)
     for eq, declared in zip(report["equivalents"], entry["equivalents"]):
         name = eq.get("api") or "composite"
         if eq["verdict"] not in ("pass",):
@@ -207,17 +211,52 @@ def render_evidence(api: str, report: dict | None, entry: dict) -> nodes.Node:
                 naive += nodes.literal(text=name)
                 naive += nodes.Text(" still fails on the CPU, as expected (no kernel): its status is not verified here")
             else:
-                naive += nodes.Text("The difference, as executed: " if declared["status"] == "differs"
-                                    else "As PyTorch writes the call: ")
+                naive += nodes.Text("The difference, as executed: " if declared["status"] == "differs" and eq["cases"]
+                                    else "As PyTorch writes the call: ")  # without cases: the battery shows it
                 naive += nodes.literal(text=entry["pytorch"])
                 naive += nodes.Text(" vs ")
                 naive += nodes.literal(text=name)
-                naive += nodes.Text(" called the same way")
+                naive += nodes.Text(" used the PyTorch way, in the naive program below" if entry.get("program")
+                                    else " called the same way")
             box += naive
+            if entry.get("program"):
+                box += code_blocks(entry, declared, "naive")
             box += simple_table(HEADER, _case_rows(eq["naive_cases"]), ["evidence-table", "evidence-naive"])
-        box += title
-        box += simple_table(HEADER, _case_rows(eq["cases"]), ["evidence-table"])
+        box += title if eq["cases"] else []  # a differs row found by the battery alone has no translation
+        if entry.get("program"):
+            box += code_blocks(entry, declared, "program")
+        if eq["cases"]:
+            box += simple_table(HEADER, _case_rows(eq["cases"]), ["evidence-table"])
+        box += _battery_nodes(eq, declared, name)
     return box
+
+
+def _battery_nodes(eq: dict, declared: dict, name: str) -> list[nodes.Node]:
+    """The standard battery (mapsite.battery), compactly: one line naming the probes that agree
+    or do not apply, and a table of the findings only."""
+    probes = eq.get("battery") or []
+    if not probes:
+        return []
+    line = nodes.paragraph(classes=["evidence-title", "evidence-battery"])
+    line += nodes.Text(f"Standard battery, {len(probes)} probes on ")
+    line += nodes.literal(text=declared.get("translation") or declared.get("composite") or declared.get("mindspore")
+                          or name)
+    agree = [p["probe"] for p in probes if p["verdict"] == "agree"]
+    reasons: dict[str, list[str]] = {}
+    for p in probes:
+        if p["verdict"] == "n/a":
+            reasons.setdefault(p.get("reason") or "not applicable", []).append(p["probe"])
+    skipped = [f"{', '.join(names)} ({reason})" for reason, names in reasons.items()]
+    found = [p for p in probes if p["verdict"] == "finding"]
+    line += nodes.Text(": agrees on " + (", ".join(agree) or "none") + "; "
+                       + (f"{len(found)} finding(s), below" if found else "no findings")
+                       + ("; not applicable: " + "; ".join(skipped) if skipped else "") + ".")
+    out: list[nodes.Node] = [line]
+    if found:
+        out.append(simple_table(["Probe", "Input", "PyTorch", "MindSpore", "Found"], [
+            [nodes.Text(p["probe"]), nodes.Text(p["call"]), nodes.Text(p["torch"]), nodes.Text(p["mindspore"]),
+             nodes.Text(p.get("reason") or "differs")] for p in found], ["evidence-table", "evidence-battery"]))
+    return out
 
 
 def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
