@@ -22,6 +22,7 @@ MODULES = (
     "mapsite.evidence",    # executed cross-checks for every mapping
     "mapsite.index_and_json",  # {mapping-index} and mappings.json
     "mapsite.check_page",  # {check-your-code}: the Check your code page's form, script and offline data
+    "mapsite.walkthrough",  # {mapping-link} and {walkthrough-scan}: the porting walkthrough's links and scan report
     "mapsite.table_lint",  # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
     "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
