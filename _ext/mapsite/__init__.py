@@ -26,6 +26,7 @@ MODULES = (
     "mapsite.table_lint",  # parameter tables: every row has the header's column count
     "mapsite.live",        # live code: thebe against a local Jupyter server (make live)
     "mapsite.accessibility",  # aria-levels for toctree captions, keyboard access to scrolling blocks
+    "mapsite.copybutton_bundle",  # sphinx-copybutton's three files as one script (the request budget)
     "mapsite.removed",     # deleted pages leave the site: their HTML, downloads, report rows
     "mapsite.templatecache",  # Jinja bytecode cache: templates compile once, not on every build
 )
