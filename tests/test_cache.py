@@ -39,3 +39,21 @@ def test_rebuilds_execute_only_what_changed_and_everything_after_an_upgrade(proj
     assert "[mapsite] checking 1 mapping(s)" in upgraded.stdout
     page = BeautifulSoup((project / "_build/html" / f"{SEED_PAGE}.html").read_text(), "html.parser")
     assert "torch 9.9.9" in page.select_one(".provenance").get_text()
+
+
+def test_editing_one_entry_rechecks_only_that_entry(project_copy):
+    """Check results are cached per entry: a page of many entries, one edited, one re-check."""
+    project = project_copy("source/catalogue/activations")
+    page = project / "source" / "catalogue" / "activations.md"
+    entries = page.read_text().count("```{mapping}")
+    first = build_copy(project)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    assert f"[mapsite] checking {entries} mapping(s)" in first.stdout
+    text = page.read_text()
+    start = text.index("pytorch: torch.nn.Sigmoid\n")
+    cases = text.index("cases:\n", start) + len("cases:\n")
+    page.write_text(text[:cases] + '  - "randn(7)"\n' + text[cases:])
+    edited = build_copy(project)
+    assert edited.returncode == 0, (edited.stdout + edited.stderr)[-3000:]
+    assert "[mapsite] checking 1 mapping(s)" in edited.stdout
+    assert "randn(7)" in (project / "_build/html/source/catalogue/activations.html").read_text()

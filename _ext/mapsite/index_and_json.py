@@ -161,7 +161,10 @@ def _build_export(app: Sphinx) -> dict:
             exported["verdict"] = result["verdict"]
             exported["status_verified"] = result["verdict"] == "pass" and eq.get("cpu") != "no-kernel"
             exported["runs_on_cpu"] = eq.get("cpu") != "no-kernel"
-            exported["cases_checked"] = len(result.get("cases", []))
+            # A differs row found by the battery alone runs its cases only the PyTorch way (naive_cases).
+            exported["cases_checked"] = max(len(result.get("cases", [])), len(result.get("naive_cases", [])))
+            exported["battery_probes"] = len(result.get("battery") or [])
+            exported["battery_findings"] = sum(p["verdict"] == "finding" for p in result.get("battery") or [])
             equivalents.append(exported)
         item = {
             "pytorch": api,
