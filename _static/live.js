@@ -241,6 +241,9 @@
   function prepareCells() {
     var cells = Array.prototype.slice.call(document.querySelectorAll(".mapping-example div.example-code"));
     cells.forEach(function (code) {
+      // thebe runs a cell's text content: sphinx-copybutton's button (its SVG has a <title>)
+      // would become a line of code, so it goes once the page turns live.
+      Array.prototype.forEach.call(code.querySelectorAll(".copybtn"), function (button) { button.remove(); });
       var built = [];
       for (var next = code.nextElementSibling; next && next.classList.contains("example-output");
         next = next.nextElementSibling) {

@@ -23,7 +23,7 @@ equivalents:
 ```
 """
 ONE_TENSOR = '  - "randn(2, 3)"\n  - "randn(4)"'
-CLAMP = '  - "randn(2, 3), -0.5, 0.5"\n  - "randn(4), min=0.0"'
+BROADCAST = '  - "randn(3, 1), (3, 4)"\n  - "input=randn(4), size=(2, 3, 4)"'
 
 
 def build_probe(probe_project, pytorch: str, equivalents: str, cases: str = ONE_TENSOR):
@@ -46,12 +46,12 @@ def test_a_row_marked_no_kernel_that_runs_on_cpu_fails_the_build(probe_project):
 
 
 def test_a_renamed_row_is_checked_through_its_translation(probe_project):
-    project, code, log = build_probe(probe_project, "torch.clamp", """\
-  - api: mindspore.ops.clip_by_value
+    project, code, log = build_probe(probe_project, "torch.broadcast_to", """\
+  - api: mindspore.ops.broadcast_to
     status: renamed
-    note: min and max are clip_value_min and clip_value_max.
-    translation: "lambda input, min=None, max=None: ops.clip_by_value(input, min, max)"
-""", CLAMP)
+    note: The target shape is called shape, not size.
+    translation: "lambda input, size: ops.broadcast_to(input, size)"
+""", BROADCAST)
     assert code == 0, log[-3000:]
     exported = json.loads((project / "_build" / "html" / "mappings.json").read_text())
     assert exported["schema_version"] == 2

@@ -70,13 +70,16 @@ def with_linked_pages(pages: set[str]) -> list[str]:
 
 def walkthrough_apis(known: dict[str, str]) -> set[str]:
     """The APIs the walkthrough links and the APIs the scanner finds in its PyTorch program."""
-    from mapsite.scan import POSSIBLE, scan_source
+    from mapsite.scan import POSSIBLE, Catalogue, scan_source
 
     linked = set(LINK_ROLE.findall((ROOT / f"{WALKTHROUGH}.md").read_text(encoding="utf-8")))
     methods = frozenset(api[len("torch.Tensor."):] for api in known if api.startswith("torch.Tensor."))
     uses = scan_source(pytorch_program(), "walkthrough.py", methods, frozenset(known))
     # A possible tensor method is reported only when the site maps it: it is on the site by definition.
-    return linked | {use.api for use in uses if use.receiver != POSSIBLE or use.api in known}
+    # Under the name the site documents it by, as the scanner reports it (opt.step() on an
+    # optim.SGD is torch.optim.Optimizer.step).
+    catalogue = Catalogue("", {}, dict.fromkeys(known))
+    return linked | {catalogue.canonical(use.api) for use in uses if use.receiver != POSSIBLE or use.api in known}
 
 
 @pytest.fixture(scope="module")
