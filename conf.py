@@ -57,6 +57,7 @@ html_show_sourcelink = False
 html_last_updated_fmt = None
 
 # -- Copy buttons --------------------------------------------------------------
-# Only on code a reader runs: not on cell outputs, and prompts are left out of the copy.
-copybutton_selector = "div:not(.output) > div.highlight pre"
+# Only on code a reader runs: not on cell outputs (myst-nb's .output, the mapping pages' .example-output),
+# and prompts are left out of the copy.
+copybutton_selector = "div:not(.output):not(.example-output) > div.highlight pre"
 copybutton_exclude = ".linenos, .gp, .go"

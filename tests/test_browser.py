@@ -86,5 +86,8 @@ def test_code_blocks_have_copy_buttons_and_outputs_do_not(page, served_site):
     assert inputs > 0
     assert page.locator("div.cell_input button.copybtn").count() == inputs
     assert page.locator("div.cell_output button.copybtn").count() == 0
+    page.goto(served_site + "/source/mappings/clip_grad_value_.html")   # the example's tabs
+    assert page.locator(".mapping-example div.example-code button.copybtn").count() > 0
+    assert page.locator(".mapping-example div.example-output button.copybtn").count() == 0
     page.goto(served_site + "/source/mapping-index.html")   # no code block, so no copy-button files
     assert page.locator("script[src*='copybutton']").count() == 0
