@@ -190,19 +190,24 @@ def build_copy(project: Path, *extra: str, env: dict | None = None) -> subproces
     return run_sphinx(project, None, *extra, env=env)
 
 
-@pytest.fixture
-def probe_project(tmp_path):
-    """A trimmed project with only the given pages ({docname: MyST text}) and the index of mappings."""
+def make_probe(folder: Path, documents: dict[str, str]) -> Path:
+    """A trimmed project in ``folder`` with only ``documents`` ({docname: MyST text}) and the index of mappings."""
     from subset import make_subset
 
+    project = make_subset(folder, [])
+    for docname, text in documents.items():
+        target = project / f"{docname}.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    toc = ["mapping-index"] + [f"/{d}" for d in documents]
+    (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
+    return project
+
+
+@pytest.fixture
+def probe_project(tmp_path):
+    """make_probe for one test: probe_project(pages, notebooks) -> path."""
     def make(pages: dict[str, str], notebooks: dict[str, str] | None = None) -> Path:
-        project = make_subset(tmp_path / "probe", [])
-        for docname, text in {**pages, **(notebooks or {})}.items():
-            target = project / f"{docname}.md"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        toc = ["mapping-index"] + [f"/{d}" for d in {**pages, **(notebooks or {})}]
-        (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
-        return project
+        return make_probe(tmp_path / "probe", {**pages, **(notebooks or {})})
 
     return make

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import build_copy
+from conftest import build_copy, make_probe
 
 GOOD_PAGE = "# Good page\n\nThis page has nothing wrong with it.\n"
 NOTEBOOK = """---
@@ -97,8 +97,6 @@ EXAMPLE_PAGE = "# Probe\n\n```{example}\n```\n"
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
     """(project, exit code, log, seconds) of the one build of every bad input."""
-    from subset import make_subset
-
     pages = {"source/catalogue/good": GOOD_PAGE, "source/mappings/tables": TABLES,
              "source/mappings/stderr": EXAMPLE_PAGE}
     notebooks = {"notebooks/stderr": NOTEBOOK % ("python3", STDERR_CELL),
@@ -106,13 +104,8 @@ def probe(tmp_path_factory):
     for case, kernel, cell, _ in FAILING:
         pages[f"source/mappings/{case}"] = EXAMPLE_PAGE
         notebooks[f"notebooks/{case}"] = NOTEBOOK % (kernel, cell)
-    project = make_subset(tmp_path_factory.mktemp("bad-input") / "probe", [])
     # tables.md has no notebook of its own: a detail page needs one only for an {example} block.
-    for docname, text in {**pages, **notebooks}.items():
-        (project / f"{docname}.md").parent.mkdir(parents=True, exist_ok=True)
-        (project / f"{docname}.md").write_text(text, encoding="utf-8")
-    toc = ["mapping-index"] + [f"/{d}" for d in {**pages, **notebooks}]
-    (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
+    project = make_probe(tmp_path_factory.mktemp("bad-input") / "probe", {**pages, **notebooks})
     started = time.perf_counter()
     result = build_copy(project, "-D", "nb_execution_timeout=2")
     return project, result.returncode, result.stdout + result.stderr, time.perf_counter() - started

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import build_copy
+from conftest import build_copy, make_probe
 
 ENTRY = """# Probe
 
@@ -51,14 +51,7 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def probe_build(tmp_path_factory):
-    from subset import make_subset
-
-    project = make_subset(tmp_path_factory.mktemp("errors") / "probe", [])
-    for docname, text in PAGES.items():
-        (project / f"{docname}.md").parent.mkdir(parents=True, exist_ok=True)
-        (project / f"{docname}.md").write_text(text, encoding="utf-8")
-    toc = ["mapping-index"] + [f"/{d}" for d in PAGES]
-    (project / "source" / "index.md").write_text("# Probe\n\n```{toctree}\n" + "\n".join(toc) + "\n```\n")
+    project = make_probe(tmp_path_factory.mktemp("errors") / "probe", PAGES)
     result = build_copy(project)
     return result.returncode, result.stdout + result.stderr
 

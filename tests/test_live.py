@@ -614,14 +614,20 @@ def test_an_error_stops_the_run_and_the_status_line_says_where(browser, live_ser
     context.close()
 
 
-def test_two_pages_have_separate_kernels_and_closing_one_leaves_the_other(browser, live_server):
+def two_tabs_run(browser, live_server):
+    """A reader runs the seed page's example, then another page's in a second tab, opened without
+    the printed address (it borrows the key from the first): (context, first tab, second tab)."""
     context = new_reader(browser, live_server)
     first = open_with_key(context, live_server, SEED)
     run_example(first)
-    # A second tab, opened without the printed address: it borrows the key from the first.
     second = context.new_page()
     second.goto(live_server.origin + OTHER)
     run_example(second)
+    return context, first, second
+
+
+def test_two_pages_have_separate_kernels_and_closing_one_leaves_the_other(browser, live_server):
+    context, first, second = two_tabs_run(browser, live_server)
 
     # No state is shared.
     assert "set" in run_code(first, "secret = 'A'; print('set')")
@@ -790,12 +796,7 @@ def test_dns_rebinding_cannot_run_code(browser, live_server, tmp_path):
 
 def test_the_key_is_never_in_the_server_log_the_console_or_a_url(browser, live_server):
     """After a reader's whole visit (two tabs, a run, an error, closing): only the printed address holds it."""
-    context = new_reader(browser, live_server)
-    first = open_with_key(context, live_server, SEED)
-    run_example(first)
-    second = context.new_page()
-    second.goto(live_server.origin + OTHER)
-    run_example(second)
+    context, first, second = two_tabs_run(browser, live_server)
     run_code(first, "raise RuntimeError('on purpose')")
     first.close()
     second.goto(live_server.origin + "/source/index.html")

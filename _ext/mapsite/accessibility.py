@@ -64,7 +64,8 @@ def unused_assets(body: str) -> tuple[str, ...]:
     return unused
 
 
-def _asset_name(asset) -> str:
+def asset_name(asset) -> str:
+    """The file name of a page's CSS or JS asset, without folder or query."""
     return str(getattr(asset, "filename", None) or "").split("?")[0].rsplit("/", 1)[-1]
 
 
@@ -78,7 +79,7 @@ def _drop_unused_assets(context: dict) -> None:
     for key in ("css_files", "script_files"):
         if key in context:
             # A new list: the builder reuses its own list for the next page.
-            context[key] = [asset for asset in context[key] if not _asset_name(asset).startswith(unused)]
+            context[key] = [asset for asset in context[key] if not asset_name(asset).startswith(unused)]
 
 
 def _on_config_inited(app: Sphinx, config: Config) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 
+from .accessibility import asset_name
+
 MARKER = "/* mapsite: clipboard.js, copybutton.css and copybutton.js in one file */\n"
 FOLDED = ("clipboard.min.js", "copybutton.css")   # served inside copybutton.js
 
@@ -35,14 +37,10 @@ def bundle(static: Path) -> bool:
     return True
 
 
-def _asset_name(asset) -> str:
-    return str(getattr(asset, "filename", None) or "").split("?")[0].rsplit("/", 1)[-1]
-
-
 def _on_page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     for key in ("css_files", "script_files"):
         if key in context:
-            context[key] = [asset for asset in context[key] if _asset_name(asset) not in FOLDED]
+            context[key] = [asset for asset in context[key] if asset_name(asset) not in FOLDED]
 
 
 def _on_build_finished(app: Sphinx, exception) -> None:
