@@ -37,6 +37,23 @@ MALFORMED = [
     ({"namespace": "torch.optim"}, "namespace: 'torch.optim' is not a prefix of pytorch"),
     ({"cases": None}, "cases: every entry needs cases"),
 ]
+# A notebook that imports MindSpore but leaves its operators asynchronous.
+UNBLOCKED_NOTEBOOK = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+
+# Probe
+
+```{code-cell} ipython3
+import numpy as np
+import mindspore as ms
+```
+"""
 # Every bad page goes into one probe project, built once: a -W --keep-going build reports each.
 # Entries that pass validation name APIs of their own, so no two pages declare the same API.
 OWN_API = ["torch.nn.ReLU", "torch.nn.Tanh", "torch.nn.Sigmoid", "torch.nn.NoSuchLayer", "torch.nn.SiLU",
@@ -46,6 +63,7 @@ PAGES = {
        for i, (changes, _) in enumerate(MALFORMED)},
     "source/mappings/no_such_notebook": "# Probe\n\n```{example}\n```\n",
     "source/catalogue/misplaced_example": "# Probe\n\n```{example}\n```\n",
+    "notebooks/unblocked": UNBLOCKED_NOTEBOOK,
 }
 
 
@@ -91,3 +109,9 @@ def test_every_failing_page_is_reported(probe_build):
     _, log = probe_build
     for docname in PAGES:
         assert report_of(log, f"{docname}.md"), f"{docname}.md is not reported:\n{log[-3000:]}"
+
+
+def test_a_notebook_without_blocking_launches_is_named(probe_build):
+    _, log = probe_build
+    assert ("notebooks/unblocked.md:14: WARNING: imports MindSpore without ms.runtime.launch_blocking()"
+            in log), log[-3000:]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import time
 import traceback
@@ -228,6 +229,29 @@ def _execute(payload: tuple[str, str, str, int, str | None, str]) -> tuple[str, 
     return path, nbformat.writes(notebook), result.time, error
 
 
+MINDSPORE_IMPORT = re.compile(r"^\s*(?:import|from)\s+mindspore\b", re.M)
+BLOCKING_CALL = "ms.runtime.launch_blocking()"
+
+
+def _require_blocking_launches(docname: str, path: str | Path, notebook) -> None:
+    """A notebook that imports MindSpore must make its operators run one after the other.
+
+    MindSpore on the CPU launches operators asynchronously: an error that a cell catches on purpose
+    can be raised a second time at a later, unrelated call when the machine is busy (seen: a
+    GroupNorm dtype error re-raised by reading the next result's dtype). Synchronous launches
+    make every run of the notebook, the build's and the reader's, raise it once, where it belongs.
+    """
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    if not MINDSPORE_IMPORT.search(code) or "launch_blocking()" in code:
+        return
+    text = Path(path).read_text(encoding="utf-8")
+    line = next((n for n, row in enumerate(text.splitlines(), 1) if MINDSPORE_IMPORT.match(row)), 1)
+    logger.warning(
+        f"imports MindSpore without {BLOCKING_CALL}: add it after the import, or an error a cell "
+        "catches can be raised again at a later call (MindSpore launches CPU operators asynchronously)",
+        location=(docname, line), type="mapsite", subtype="notebook")
+
+
 def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     mode = env.mystnb_config.execution_mode
     app.mapsite_notebooks_read = sorted(d for d in docnames if is_notebook_doc(d))
@@ -245,6 +269,7 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
             notebook = read_notebook(env, path)
         except Exception:  # noqa: BLE001 - myst-nb reports unreadable notebooks with their page
             continue
+        _require_blocking_launches(docname, path, notebook)
         if mode == "cache":
             try:
                 cache.match_cache_notebook(notebook)
