@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "_ext"))
 
 import pageweight  # noqa: E402
-from mapsite.runner import run_sphinx  # noqa: E402
+from mapsite.runner import STRICT, framework_env, run_sphinx  # noqa: E402
 from pageweight import CHROMIUM_ARGS, serve  # noqa: E402
 
 
@@ -37,6 +37,7 @@ class Site:
     html: Path
     cache: Path
     log: str
+    offline: bool = False  # built with the network cut off
 
     def soup(self, page: str) -> BeautifulSoup:
         return BeautifulSoup((self.html / page).read_text(encoding="utf-8"), "html.parser")
@@ -68,17 +69,34 @@ def reuse_executed_results(cache: Path) -> list[str]:
     return copied
 
 
+def make_html_offline(builddir: Path, *options: str) -> tuple[subprocess.CompletedProcess, bool]:
+    """`make html` into a new BUILDDIR, as a set-up machine runs it after `make clean`: in a network
+    namespace of its own (loopback only) where unshare can make one. Returns the run and whether
+    the network was cut off."""
+    import shutil
+
+    command = ["make", "--no-print-directory", "-C", str(ROOT), "html", f"BUILDDIR={builddir}",
+               "SPHINXOPTS=" + " ".join([*STRICT, *options])]
+    if shutil.which("unshare"):
+        result = subprocess.run(["unshare", "--net", *command], capture_output=True, text=True, check=False,
+                                env=framework_env(), timeout=1800)
+        if "unshare failed" not in result.stderr:
+            return result, True
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=framework_env(),
+                          timeout=1800), False
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Site:
-    """A strict build of the whole site into an empty folder, from the executed results of the
-    last `make html` where their inputs are unchanged (the drift, cache and probe tests execute
-    from scratch in their own projects)."""
+    """The README's build (`make html`, strict) of the whole site into a new build folder with the
+    network cut off, from the executed results of the last `make html` where their inputs are
+    unchanged (the drift, cache and probe tests execute from scratch in their own projects)."""
     root = tmp_path_factory.mktemp("site")
     reuse_executed_results(root / "cache")
-    result = sphinx_build(ROOT, root / "html", root / "cache")
+    result, offline = make_html_offline(root, "-D", f"mapsite_cache_dir={root / 'cache'}")
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the site build failed:\n{log[-6000:]}"
-    return Site(html=root / "html", cache=root / "cache", log=log)
+    return Site(html=root / "html", cache=root / "cache", log=log, offline=offline)
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,18 @@ def assert_same_site(incremental: Path, clean: Path) -> None:
     assert not differing, "the incremental build differs from a clean one:\n\n" + "\n\n".join(differing)
 
 
+def clean_build(project: Path, folder: Path, reuse_executed: bool = True):
+    """A build of ``project`` into the empty ``folder``: no saved environment and no output, so
+    everything is read and written anew. With ``reuse_executed`` its caches start as a copy of
+    the project's own executed results (keyed on their inputs, as in any build), so what is
+    compared is Sphinx's state, not a second run of the same examples."""
+    if reuse_executed:
+        for name in (".jupyter_cache", ".check_cache"):
+            if (project / "_build" / name).is_dir():
+                shutil.copytree(project / "_build" / name, folder / name)
+    return sphinx_build(project, folder / "html", folder)
+
+
 def with_report(project: Path) -> Path:
     """Add the execution report page to a trimmed project's table of contents."""
     shutil.copyfile(Path(__file__).resolve().parent.parent / f"{REPORT_PAGE}.md", project / f"{REPORT_PAGE}.md")
@@ -101,7 +113,8 @@ def test_after_a_build_whose_kernels_failed_a_good_build_equals_a_clean_one(proj
     assert "failed to execute" in log_of(failed)
     good = build_copy(project)
     assert good.returncode == 0, log_of(good)[-4000:]
-    clean = sphinx_build(project, tmp_path / "clean" / "html", tmp_path / "clean")
+    # Executed from scratch: the failed build's records must not be where the clean one's results come from.
+    clean = clean_build(project, tmp_path / "clean", reuse_executed=False)
     assert clean.returncode == 0, log_of(clean)[-4000:]
     assert_same_site(project / "_build" / "html", tmp_path / "clean" / "html")
     values = (project / "_build" / "html" / f"{SEED_PAGE}.html").read_text()
@@ -129,7 +142,7 @@ def test_deleted_pages_and_notebooks_leave_the_site(project_copy, tmp_path):
     exported = json.loads((html / "mappings.json").read_text())
     assert "torch.max" not in {m["pytorch"] for m in exported["mappings"]}
     assert "torch.nn.init.xavier_uniform_" not in {m["pytorch"] for m in exported["mappings"]}
-    clean = sphinx_build(project, tmp_path / "clean" / "html", tmp_path / "clean")
+    clean = clean_build(project, tmp_path / "clean")
     assert clean.returncode == 0, log_of(clean)[-4000:]
     assert_same_site(html, tmp_path / "clean" / "html")
 
@@ -206,8 +219,8 @@ def test_off_builds_without_executing_and_says_so_once(project_copy, tmp_path):
     cached = build_copy(project)
     assert cached.returncode == 0, log_of(cached)[-4000:]
     assert "[mapsite] executing 1 notebook(s)" in cached.stdout
-    clean = sphinx_build(project, tmp_path / "clean" / "html", tmp_path / "clean")
-    assert clean.returncode == 0
+    clean = clean_build(project, tmp_path / "clean")
+    assert clean.returncode == 0, log_of(clean)[-4000:]
     assert_same_site(project / "_build" / "html", tmp_path / "clean" / "html")
 
 
@@ -219,23 +232,9 @@ def test_a_bad_setting_is_named(project_copy):
     assert "mapsite_execution_workers = -2" in log and "nb_execution_mode = 'inline'" in log, log[-2000:]
 
 
-def test_a_set_up_machine_builds_offline_into_a_new_build_folder(site, tmp_path):
-    """`make html` into a new BUILDDIR (as after `make clean`) runs no package client, so it works
-    with no network: here in a network namespace of its own, with loopback only."""
-    import subprocess
-
-    from conftest import ROOT
-
-    if shutil.which("unshare") is None:
-        pytest.fail("this test needs unshare (util-linux) to cut the network off")
-    options = f"-W --keep-going -n -D mapsite_cache_dir={site.cache}"  # the session's executed results
-    result = subprocess.run(
-        ["unshare", "--net", "make", "--no-print-directory", "-C", str(ROOT), "html",
-         f"BUILDDIR={tmp_path / 'new-build'}", f"SPHINXOPTS={options}"],
-        capture_output=True, text=True, check=False, timeout=600,
-    )
-    log = log_of(result)
-    assert "unshare failed" not in log, f"cannot make a network namespace here: {log[-500:]}"
-    assert result.returncode == 0, log[-4000:]
-    assert "npm " not in log and "pip install" not in log, log[:3000]
-    assert (tmp_path / "new-build" / "html" / "source" / "index.html").is_file()
+def test_a_set_up_machine_builds_offline_into_a_new_build_folder(site):
+    """The session's site is `make html` into a new BUILDDIR (as after `make clean`) in a network
+    namespace with loopback only (conftest.make_html_offline): it ran no package client."""
+    assert site.offline, "this test needs unshare (util-linux) and the right to make a network namespace"
+    assert "npm " not in site.log and "pip install" not in site.log, site.log[:3000]
+    assert (site.html / "source" / "index.html").is_file()

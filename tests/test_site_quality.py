@@ -10,11 +10,11 @@ import json
 import subprocess
 import sys
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from bs4 import BeautifulSoup
 
 from conftest import ROOT
 
@@ -111,24 +111,38 @@ def test_pages_log_no_errors_and_stay_on_the_site(page, served_site, name):
 LINK_ATTRIBUTES = ("href", "src", "action", "data")
 
 
-def _page_links(soup: BeautifulSoup) -> list[str]:
-    links = []
-    for tag in soup.find_all(True):
+class LinksAndIds(HTMLParser):
+    """One page's outgoing links and its anchors, read as a stream (a parse tree per page is
+    what made the crawl of the whole site slow)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
         for attribute in LINK_ATTRIBUTES:
-            value = tag.get(attribute)
-            if isinstance(value, str) and value.strip():
-                links.append(value.strip())
-        if tag.name == "meta" and str(tag.get("http-equiv", "")).lower() == "refresh":
-            _, _, target = str(tag.get("content", "")).partition("url=")
+            value = values.get(attribute)
+            if value and value.strip():
+                self.links.append(value.strip())
+        if tag == "meta" and str(values.get("http-equiv", "")).lower() == "refresh":
+            _, _, target = str(values.get("content", "")).partition("url=")
             if target.strip():
-                links.append(target.strip())
-    return links
+                self.links.append(target.strip())
+        if values.get("id"):
+            self.ids.add(values["id"])
+        if tag == "a" and values.get("name"):
+            self.ids.add(values["name"])
+
+    handle_startendtag = handle_starttag
 
 
-def _ids(soup: BeautifulSoup) -> set[str]:
-    found = {tag["id"] for tag in soup.find_all(id=True)}
-    found |= {tag["name"] for tag in soup.find_all("a", attrs={"name": True})}
-    return found
+def links_and_ids(text: str) -> tuple[list[str], set[str]]:
+    parser = LinksAndIds()
+    parser.feed(text)
+    parser.close()
+    return parser.links, parser.ids
 
 
 def broken_internal_links(html_root: Path) -> tuple[int, list[str]]:
@@ -136,8 +150,7 @@ def broken_internal_links(html_root: Path) -> tuple[int, list[str]]:
     html_root = html_root.resolve()
     pages = {}
     for path in sorted(html_root.rglob("*.html")):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        pages[path.resolve()] = (_page_links(soup), _ids(soup))
+        pages[path.resolve()] = links_and_ids(path.read_text(encoding="utf-8"))
     checked, broken = 0, []
     for path, (links, _) in pages.items():
         where = path.relative_to(html_root).as_posix()

@@ -1,11 +1,11 @@
 """The porting walkthrough (notebooks/porting-walkthrough.md): both programs run, agree, and are linked.
 
-Two builds, each of a copy of the project trimmed by tools/subset.py:
+Two builds:
 
-* the walkthrough with the pages that map every API it calls or links: it must build cleanly,
-  show the loss plot, state its tolerance, and show the scan report of its PyTorch program, every
-  row linked to a page of the site;
-* the walkthrough alone, with MindSpore's optimizer patched to a learning rate 1 % higher: the
+* the session's build of the whole site, whose sources map every API the walkthrough calls or
+  links: the walkthrough must build cleanly, show the loss plot, state its tolerance, and show
+  the scan report of its PyTorch program, every row linked to a page of the site;
+* a trimmed copy of the project (tools/subset.py) with the walkthrough alone, with MindSpore's optimizer patched to a learning rate 1 % higher: the
   tolerance check must fail the build, naming the step, both losses and the tolerance. With no
   mapping page in it, the same build also shows that an API not on the site fails the build.
 """
@@ -49,25 +49,6 @@ def site_entries() -> dict[str, str]:
     return found
 
 
-MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)")
-
-
-def with_linked_pages(pages: set[str]) -> list[str]:
-    """``pages`` and every page they link, and so on: a strict build fails on a link to a missing page."""
-    todo, done = list(pages), set()
-    while todo:
-        page = todo.pop()
-        if page in done:
-            continue
-        done.add(page)
-        path = ROOT / f"{page}.md"
-        for target in MARKDOWN_LINK.findall(path.read_text(encoding="utf-8")):
-            linked = (path.parent / target).resolve()
-            if linked.is_file() and linked.is_relative_to(ROOT / "source"):
-                todo.append(linked.relative_to(ROOT).with_suffix("").as_posix())
-    return sorted(done)
-
-
 def walkthrough_apis(known: dict[str, str]) -> set[str]:
     """The APIs the walkthrough links and the APIs the scanner finds in its PyTorch program."""
     from mapsite.scan import POSSIBLE, Catalogue, scan_source
@@ -83,21 +64,13 @@ def walkthrough_apis(known: dict[str, str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def walkthrough_site(tmp_path_factory) -> Site:
-    """The walkthrough and every page that maps an API it uses, built strictly."""
-    from subset import make_subset
-
+def walkthrough_site(site) -> Site:
+    """The session's strict build of the whole site, once the sources are shown to map every API
+    the walkthrough calls or links."""
     known = site_entries()
-    apis = walkthrough_apis(known)
-    missing = sorted(apis - set(known))
+    missing = sorted(walkthrough_apis(known) - set(known))
     assert not missing, f"the walkthrough uses APIs no page of the site maps: {', '.join(missing)}"
-    pages = with_linked_pages({known[api] for api in apis})
-    root = tmp_path_factory.mktemp("walkthrough")
-    project = make_subset(root / "project", [WALKTHROUGH, *pages])
-    result = sphinx_build(project, root / "html", root / "cache")
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the walkthrough's build failed:\n{log[-6000:]}"
-    return Site(html=root / "html", cache=root / "cache", log=log)
+    return site
 
 
 def resolves(site: Site, page: str, href: str) -> bool:
