@@ -79,7 +79,7 @@ def assert_same_site(incremental: Path, clean: Path) -> None:
     assert not differing, "the incremental build differs from a clean one:\n\n" + "\n\n".join(differing)
 
 
-def clean_build(project: Path, folder: Path, reuse_executed: bool = True):
+def clean_build(project: Path, folder: Path, *options: str, reuse_executed: bool = True):
     """A build of ``project`` into the empty ``folder``: no saved environment and no output, so
     everything is read and written anew. With ``reuse_executed`` its caches start as a copy of
     the project's own executed results (keyed on their inputs, as in any build), so what is
@@ -88,7 +88,7 @@ def clean_build(project: Path, folder: Path, reuse_executed: bool = True):
         for name in (".jupyter_cache", ".check_cache"):
             if (project / "_build" / name).is_dir():
                 shutil.copytree(project / "_build" / name, folder / name)
-    return sphinx_build(project, folder / "html", folder)
+    return sphinx_build(project, folder / "html", folder, *options)
 
 
 def with_report(project: Path) -> Path:
@@ -238,3 +238,17 @@ def test_a_set_up_machine_builds_offline_into_a_new_build_folder(site):
     assert site.offline, "this test needs unshare (util-linux) and the right to make a network namespace"
     assert "npm " not in site.log and "pip install" not in site.log, site.log[:3000]
     assert (site.html / "source" / "index.html").is_file()
+
+
+def test_the_sidebar_resolved_once_per_build_equals_sphinx_resolving_it_per_page(project_copy, tmp_path):
+    """mapsite.navigation hands every page a copy of one resolved sidebar; Sphinx's own path, per
+    page, must give the same HTML (current page marked, links relative to each page)."""
+    project = project_copy(CATALOGUE_PAGE, "source/catalogue/tensor-ops", SECOND_PAGE)
+    memoised = build_copy(project)
+    assert memoised.returncode == 0, log_of(memoised)[-4000:]
+    folder = tmp_path / "per-page"
+    per_page = clean_build(project, folder, "-D", "mapsite_memoise_navigation=0")
+    assert per_page.returncode == 0, log_of(per_page)[-4000:]
+    assert_same_site(project / "_build" / "html", folder / "html")
+    page = (folder / "html" / f"{CATALOGUE_PAGE}.html").read_text()
+    assert 'class="current reference internal" href="#"' in page

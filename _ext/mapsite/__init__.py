@@ -29,6 +29,7 @@ MODULES = (
     "mapsite.copybutton_bundle",  # sphinx-copybutton's three files as one script (the request budget)
     "mapsite.removed",     # deleted pages leave the site: their HTML, downloads, report rows
     "mapsite.templatecache",  # Jinja bytecode cache: templates compile once, not on every build
+    "mapsite.navigation",  # the sidebar's toctree resolved once per build, not once per page
 )
 
 

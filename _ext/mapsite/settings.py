@@ -18,6 +18,8 @@ SETTINGS = {
     "mapsite_execution_workers": (0, "", [int], "a whole number >= 0 (0: one per core)"),
     # Modules the kernel preloader imports before forking kernels (mapsite.preload); [] = plain kernels.
     "mapsite_preload_modules": ([], "", [list, tuple], "a list of importable module names"),
+    # Resolve the sidebar's toctree once per build (mapsite.navigation); False = Sphinx's own path per page.
+    "mapsite_memoise_navigation": (True, "", [bool], "True or False"),
     # Computed: framework versions; a change re-reads (so re-executes) every page.
     "mapsite_versions": ({}, "env", [dict], "(computed by mapsite.versions)"),
     # Computed: _static/a11y.js, inlined into every page; a change rewrites every page.
@@ -43,6 +45,8 @@ def problems(config: Config) -> list[str]:
             found.append(f"mapsite_preload_modules: {', '.join(map(repr, bad))} is not a module name")
         # `-D mapsite_preload_modules=` gives [""]: no modules.
         config.mapsite_preload_modules = [m.strip() for m in modules if m.strip()]
+    if not isinstance(config.mapsite_memoise_navigation, bool):
+        found.append(f"mapsite_memoise_navigation = {config.mapsite_memoise_navigation!r}: takes True or False")
     if not isinstance(config.mapsite_cache_dir, str):
         found.append(f"mapsite_cache_dir = {config.mapsite_cache_dir!r}: takes {SETTINGS['mapsite_cache_dir'][3]}")
     mode = getattr(config, "nb_execution_mode", "cache")
