@@ -126,6 +126,7 @@ class Config:
     mapsite_execution_workers = 0
     mapsite_preload_modules = ["torch", "mindspore"]
     mapsite_cache_dir = ""
+    mapsite_memoise_navigation = True
     nb_execution_mode = "cache"
 
 
@@ -142,6 +143,7 @@ def test_good_settings_pass_and_empty_module_names_are_dropped():
     ("mapsite_preload_modules", ["torch", "not a module"], "'not a module' is not a module name"),
     ("mapsite_preload_modules", 3, "mapsite_preload_modules = 3"),
     ("nb_execution_mode", "auto", "nb_execution_mode = 'auto'"),
+    ("mapsite_memoise_navigation", "yes", "mapsite_memoise_navigation = 'yes'"),
 ])
 def test_a_bad_setting_is_named(name, value, message):
     config = Config()
