@@ -53,20 +53,26 @@ def sphinx_build(source: Path, out: Path, cache: Path, *extra: str, env: dict | 
 REUSABLE_CACHES = (".jupyter_cache", ".check_cache")
 
 
+def copy_executed_results(source: Path, cache: Path) -> list[str]:
+    """Copy the executed results kept in the build folder ``source`` into the cache folder ``cache``."""
+    import shutil
+
+    copied = []
+    for name in REUSABLE_CACHES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, cache / name)
+            copied.append(name)
+    return copied
+
+
 def reuse_executed_results(cache: Path) -> list[str]:
     """Copy the last `make html`'s executed results into a test build's cache folder, unless
     MAPSITE_TEST_FRESH=1 (then the session build executes everything itself, as CI's does)."""
     import os
-    import shutil
 
     if os.environ.get("MAPSITE_TEST_FRESH"):
         return []
-    copied = []
-    for name in REUSABLE_CACHES:
-        if (ROOT / "_build" / name).is_dir():
-            shutil.copytree(ROOT / "_build" / name, cache / name)
-            copied.append(name)
-    return copied
+    return copy_executed_results(ROOT / "_build", cache)
 
 
 def make_html_offline(builddir: Path, *options: str) -> tuple[subprocess.CompletedProcess, bool]:
@@ -77,13 +83,15 @@ def make_html_offline(builddir: Path, *options: str) -> tuple[subprocess.Complet
 
     command = ["make", "--no-print-directory", "-C", str(ROOT), "html", f"BUILDDIR={builddir}",
                "SPHINXOPTS=" + " ".join([*STRICT, *options])]
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, check=False, env=framework_env(), timeout=1800)
+
     if shutil.which("unshare"):
-        result = subprocess.run(["unshare", "--net", *command], capture_output=True, text=True, check=False,
-                                env=framework_env(), timeout=1800)
+        result = run(["unshare", "--net", *command])
         if "unshare failed" not in result.stderr:
             return result, True
-    return subprocess.run(command, capture_output=True, text=True, check=False, env=framework_env(),
-                          timeout=1800), False
+    return run(command), False
 
 
 @pytest.fixture(scope="session")

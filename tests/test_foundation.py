@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_copy, sphinx_build
+from conftest import build_copy, copy_executed_results, sphinx_build
 from test_reproducible import normalised
 
 SEED_PAGE = "source/mappings/clip_grad_value_"
@@ -85,9 +85,7 @@ def clean_build(project: Path, folder: Path, *options: str, reuse_executed: bool
     the project's own executed results (keyed on their inputs, as in any build), so what is
     compared is Sphinx's state, not a second run of the same examples."""
     if reuse_executed:
-        for name in (".jupyter_cache", ".check_cache"):
-            if (project / "_build" / name).is_dir():
-                shutil.copytree(project / "_build" / name, folder / name)
+        copy_executed_results(project / "_build", folder)
     return sphinx_build(project, folder / "html", folder, *options)
 
 

@@ -63,10 +63,9 @@ def setup(app: Sphinx) -> dict:
     except (ImportError, AttributeError) as exc:
         raise ExtensionError(f"mapsite.navigation: {TOCTREE_MODULE}._entries_from_toctree is gone "
                              f"(written for Sphinx {PINNED_SPHINX}); update or drop this module: {exc}") from exc
-    replacement = getattr(original, "start", None) and original  # already installed (a second app)
-    if replacement is None:
-        replacement = _memoised(original)
-        module._entries_from_toctree = replacement
+    replacement = original
+    if not hasattr(replacement, "start"):  # not yet installed (a second app in one process reuses it)
+        replacement = module._entries_from_toctree = _memoised(original)
     # Reading changes the tables of contents: memoise only between reading and the build's end.
     app.connect("write-started", lambda _app, builder: replacement.start(builder))
     app.connect("build-finished", lambda _app, _exception: replacement.stop())
