@@ -3,7 +3,10 @@
 * ``FRAMEWORK_ENV``: what every process that imports MindSpore needs in its environment.
   MindSpore logs deprecations through glog on stderr (``[WARNING] ME(pid) <time> ...``),
   which would land in notebook outputs and change on every build; ``GLOG_v=3`` silences it.
-  The build sets it for itself (kernels and checkers inherit it), and so does anything
+  ``ONEDNN_MAX_CPU_ISA=AVX2`` caps the instruction set oneDNN (inside both frameworks) picks
+  at run time, so an executed value does not depend on the build machine's processor: with
+  AVX-512, torch 2.13.0's gelu returns NaN for +inf, with AVX2 inf (MindSpore: inf).
+  The build sets both for itself (kernels and checkers inherit them), and so does anything
   that starts a build or a framework process.
 * ``sphinx_command`` / ``run_sphinx``: the one strict Sphinx command line, used by the
   tests, the benchmark and ``tools/subset.py``.
@@ -18,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-FRAMEWORK_ENV = {"GLOG_v": "3"}
+FRAMEWORK_ENV = {"GLOG_v": "3", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 # Warnings are errors, every failing page is reported, and broken references warn (-n).
 STRICT = ["-W", "--keep-going", "-n"]
 

@@ -31,7 +31,8 @@ def framework_versions() -> dict[str, str]:
 
 
 def versions_key(versions: dict[str, str]) -> str:
-    text = ";".join(f"{k}={v}" for k, v in sorted(versions.items()))
+    # The frameworks' environment (mapsite.runner) changes results as a new version would.
+    text = ";".join(f"{k}={v}" for k, v in sorted({**versions, **FRAMEWORK_ENV}.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
