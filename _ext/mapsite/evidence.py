@@ -9,6 +9,7 @@ reported again on every build until fixed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from .execution import worker_count
+from .execution import stop_preloader, use_preloader, worker_count
 from .programs import code_blocks
 from .registry import entries, mapping_evidence, simple_table
 from .runner import framework_env
@@ -64,30 +65,45 @@ def _exit_description(code: int) -> str:
     return f"exit {code}"
 
 
-def run_checker(batch: list[dict]) -> list[dict]:
-    """Reports for ``batch``, in order, from checker processes.
+def _checker_process(entries: list[dict], preloader: str | None) -> tuple[int, str, str]:
+    """``python -m mapsite.checker --json`` on ``entries``: forked from the build's preloader when
+    there is one that can fork (the frameworks are already imported there), else a new process."""
+    env = framework_env(PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+    if preloader:
+        from .preload import PreloaderGone, run_module
+
+        try:
+            done = run_module(preloader, "mapsite.checker", ["--json"], json.dumps(entries), env, [str(PACKAGE_ROOT)])
+        except (PreloaderGone, OSError):  # gone: a process of its own checks as well, only slower
+            done = None
+        if done is not None:
+            return done
+    proc = subprocess.run([sys.executable, "-m", "mapsite.checker", "--json"], input=json.dumps(entries),
+                          capture_output=True, text=True, env=env, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_checker(batch: list[dict], preloader: str | None = None) -> list[dict]:
+    """Reports for ``batch``, in order, from checker processes (forked from ``preloader``, the
+    socket of the build's preloader, if given).
 
     A native crash (MindSpore's CPU kernels can die with SIGFPE) kills the process, not the
     build: the entry being checked gets a failing report naming the crash, and the entries
     after it are checked in a new process. A process that fails before its frameworks
     imported is a broken set-up, and stops the build."""
-    env = framework_env(PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
     reports: list[dict] = []
     while len(reports) < len(batch):
         rest = batch[len(reports):]
-        proc = subprocess.run(
-            [sys.executable, "-m", "mapsite.checker", "--json"],
-            input=json.dumps(rest), capture_output=True, text=True, env=env, check=False,
-        )
-        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        returncode, stdout, stderr = _checker_process(rest, preloader)
+        lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
         if not lines or not lines[0].get("ready"):
-            raise RuntimeError(f"the checker process failed ({_exit_description(proc.returncode)}) before "
-                               f"checking anything:\n{proc.stderr[-3000:]}")
+            raise RuntimeError(f"the checker process failed ({_exit_description(returncode)}) before "
+                               f"checking anything:\n{stderr[-3000:]}")
         reports += lines[1:]
-        if proc.returncode != 0 and len(reports) < len(batch):
+        if returncode != 0 and len(reports) < len(batch):
             entry = batch[len(reports)]
-            message = (f"the checker process died ({_exit_description(proc.returncode)}) while checking this "
-                       f"entry; its last output: {proc.stderr.strip()[-300:] or '(none)'}")
+            message = (f"the checker process died ({_exit_description(returncode)}) while checking this "
+                       f"entry; its last output: {stderr.strip()[-300:] or '(none)'}")
             reports.append({"pytorch": entry.get("pytorch"), "signatures": {}, "equivalents": [
                 {"verdict": "error", "field": f"equivalents[{i}]", "message": message, "api": eq.get("api")}
                 for i, eq in enumerate(entry.get("equivalents", []))]})
@@ -114,10 +130,13 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         else:
             pending.append(info["entry"])
     if pending:
+        preloader = use_preloader(app)
+        check = functools.partial(run_checker, preloader=preloader)
         workers = worker_count(app, len(pending))
         batches = [pending[i::workers] for i in range(workers)]
         started = time.perf_counter()
-        logger.info(f"[mapsite] checking {len(pending)} mapping(s) in {workers} process(es)")
+        logger.info(f"[mapsite] checking {len(pending)} mapping(s) in {workers} process(es)"
+                    + (", forked from the kernels' preloader" if preloader else ""))
 
         def record(entry: dict, report: dict) -> bool:
             """Keep the report; cache it if it passed. Failures are never cached."""
@@ -129,15 +148,16 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             failing = [
                 entry
-                for batch, reports in zip(batches, pool.map(run_checker, batches))
+                for batch, reports in zip(batches, pool.map(check, batches))
                 for entry, report in zip(batch, reports)
                 if not record(entry, report)
             ]
             # A failed MindSpore CPU kernel can break later calls in the same process, so a
-            # failure only counts if the entry also fails alone, in a fresh process.
-            for entry, reports in zip(failing, pool.map(run_checker, [[e] for e in failing])):
+            # failure only counts if the entry also fails alone, in a new process.
+            for entry, reports in zip(failing, pool.map(check, [[e] for e in failing])):
                 record(entry, reports[0])
         logger.info(f"[mapsite] mapping checks ran in {time.perf_counter() - started:.1f} s")
+    stop_preloader(app)  # nothing runs after the checks: its memory goes back before writing
     for api, info in sorted(entries(env).items()):
         for position, eq in enumerate(found[api]["equivalents"]):
             if eq["verdict"] == "pass":

@@ -277,6 +277,10 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
             except KeyError:
                 pass
         pending.append((str(path), notebook))
+    # The mapping checks after reading fork from the same preloader: started now, it imports
+    # the frameworks while Sphinx reads (mapsite.evidence stops it once they have run).
+    if pending or any(_declares_mappings(env.doc2path(d)) for d in docnames):
+        start_preloader(app)
     if not pending:
         return
     workers = worker_count(app, len(pending))
@@ -286,21 +290,64 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
     started = time.perf_counter()
     by_path = dict(pending)
     timeout = env.mystnb_config.execution_timeout
-    # The build's own folder (mode 0700, short path, removed afterwards) for the preloader's
-    # socket and the kernels' ipc sockets: Jupyter's runtime folder may not exist on a new account.
-    with tempfile.TemporaryDirectory(prefix="mapsite-") as folder, ExitStack() as stack:
-        preloader = None
-        if modules:
-            from .preload import Preloader
-
-            preloader = stack.enter_context(Preloader(Path(folder) / "preloader.sock", modules))
-        socket_path = preloader and preloader.socket_path
+    with ExitStack() as stack:
+        socket_path = use_preloader(app)
+        # The kernels' ipc sockets go into the build's own folder (mode 0700, short path, removed
+        # afterwards): Jupyter's runtime folder may not exist on a new account.
+        folder = app.mapsite_preloader_folder if socket_path else stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="mapsite-"))
         payloads = [(p, nbformat.writes(nb), str(Path(p).parent), timeout, socket_path, folder) for p, nb in pending]
         _run_pool(env, cache, payloads, by_path, workers)
-        failure = preloader and preloader.failure()
-        if failure:
-            logger.warning(f"mapsite_preload_modules in conf.py: {failure}", type="mapsite", subtype="preload")
     logger.info(f"[mapsite] notebooks executed in {time.perf_counter() - started:.1f} s")
+
+
+# -- the build's preloader ------------------------------------------------------------------
+# One per build (mapsite.preload), started when there is something to run: kernels for the
+# notebooks and then the mapping checker are forked from it, so the frameworks are imported
+# once per build. In its own folder (mode 0700, short path) with the kernels' ipc sockets.
+
+def _declares_mappings(path: str | Path) -> bool:
+    try:
+        return "{mapping}" in Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # reported when Sphinx reads it
+        return False
+
+
+def start_preloader(app: Sphinx) -> None:
+    """Start this build's preloader if there is none, unless mapsite_preload_modules is empty."""
+    modules = app.config.mapsite_preload_modules  # mapsite.settings dropped the empty names
+    if getattr(app, "mapsite_preloader", None) is not None or not modules:
+        return
+    from .preload import Preloader
+
+    app.mapsite_preloader_folder = tempfile.mkdtemp(prefix="mapsite-")
+    app.mapsite_preloader = Preloader(Path(app.mapsite_preloader_folder) / "preloader.sock", modules)
+    app.mapsite_preloader.owner = os.getpid()  # -j readers are forks of this process: not theirs to stop
+    app.mapsite_preloader.used = False
+
+
+def use_preloader(app: Sphinx) -> str | None:
+    """The socket of this build's preloader, if one was started; None: start processes as usual."""
+    preloader = getattr(app, "mapsite_preloader", None)
+    if preloader is None:
+        return None
+    preloader.used = True
+    return preloader.socket_path
+
+
+def stop_preloader(app: Sphinx) -> None:
+    """Stop this build's preloader; if anything asked it for a process, warn once if it could not fork."""
+    import shutil
+
+    preloader = getattr(app, "mapsite_preloader", None)
+    if preloader is None or preloader.owner != os.getpid():
+        return
+    app.mapsite_preloader = None
+    failure = preloader.used and preloader.failure()
+    preloader.__exit__(None, None, None)
+    shutil.rmtree(app.mapsite_preloader_folder, ignore_errors=True)
+    if failure:
+        logger.warning(f"mapsite_preload_modules in conf.py: {failure}", type="mapsite", subtype="preload")
 
 
 def _run_pool(env: BuildEnvironment, cache, payloads: list, by_path: dict, workers: int) -> None:
@@ -389,6 +436,7 @@ def _on_purge(app, env, docname) -> None:
 
 def _on_build_finished(app: Sphinx, exception) -> None:
     """Drop myst-nb's error log of a notebook that now ran (a clean build has none)."""
+    stop_preloader(app)  # normally stopped after the checks; not if the build failed before them
     if exception is not None:
         return
     for docname, paths in executions(app.env).items():

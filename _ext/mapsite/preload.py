@@ -56,35 +56,73 @@ def _read_message(conn: socket.socket) -> dict:
     return json.loads(data or b"{}")
 
 
+def _enter_child(request: dict) -> None:
+    """In a forked child: the session, folder and environment a new process would have."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
+    os.setsid()
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+
+
+def _leave_child(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
 def _become_kernel(request: dict) -> None:
     """In the forked child: turn into `python -m ipykernel_launcher ...`, never return."""
     code = 1
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
-        os.setsid()
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
+        _enter_child(request)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         sys.argv = request["argv"][2:]  # as `python -m ipykernel_launcher ...` sees them
-        if "numpy" in sys.modules:
-            sys.modules["numpy"].random.seed()
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance(argv=sys.argv[1:])
         code = 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = _exit_code(exc)
     except BaseException:  # noqa: BLE001 - whatever happens, the child must not return to the loop
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(code)
+        _leave_child(code)
+
+
+def _become_program(request: dict) -> None:
+    """In the forked child: run `python -m MODULE ARGS...` with files as its standard streams
+    (the build's checker, which then needs no import of its own), never return."""
+    code = 1
+    try:
+        _enter_child(request)
+        written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        for fd, (name, flags) in enumerate((("stdin", os.O_RDONLY), ("stdout", written), ("stderr", written))):
+            opened = os.open(request[name], flags, 0o600)
+            os.dup2(opened, fd)
+            os.close(opened)
+        sys.path[:0] = request["path"]  # what PYTHONPATH would have added at start-up
+        sys.argv = [request["module"], *request["args"]]
+        import runpy
+
+        runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return to the loop
+        traceback.print_exc()
+    finally:
+        _leave_child(code)
 
 
 def _tasks() -> set[int]:
@@ -162,14 +200,14 @@ def serve(socket_path: str, modules: list[str]) -> None:
         with conn:
             request = _read_message(conn)
             op = request.get("op")
-            if op == "start" and failure:
+            if op in ("start", "run") and failure:
                 _send(conn, {"error": failure})
-            elif op == "start":
+            elif op in ("start", "run"):
                 pid = os.fork()
                 if pid == 0:
                     server.close()
                     conn.close()
-                    _become_kernel(request)
+                    (_become_kernel if op == "start" else _become_program)(request)
                 running.add(pid)
                 _send(conn, {"pid": pid})
             elif op == "poll":
@@ -315,6 +353,28 @@ class ForkedKernel:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
+
+
+def run_module(socket_path: str, module: str, args: list[str], stdin: str, env: dict,
+               path: list[str]) -> tuple[int, str, str] | None:
+    """``python -m module args`` in a child forked from the preloader, reading ``stdin``, with
+    ``path`` first on sys.path and ``env`` as its environment: (exit code, stdout, stderr), the
+    code negative for a signal as with subprocess. None if the preloader cannot fork (it says
+    why to its ``status`` request); PreloaderGone if it is not there."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mapsite-run-") as folder:
+        streams = {name: os.path.join(folder, name) for name in ("stdin", "stdout", "stderr")}
+        for name, text in (("stdin", stdin), ("stdout", ""), ("stderr", "")):
+            Path(streams[name]).write_text(text, encoding="utf-8")
+        message = {"op": "run", "module": module, "args": args, "cwd": os.getcwd(), "env": env, "path": path,
+                   **streams}
+        reply = request(socket_path, message, wait=READY_TIMEOUT)
+        if "error" in reply:
+            return None
+        code = ForkedKernel(socket_path, reply["pid"]).wait()
+        return code, *(Path(streams[name]).read_text(encoding="utf-8", errors="replace")
+                       for name in ("stdout", "stderr"))
 
 
 @functools.cache
