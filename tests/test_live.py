@@ -953,6 +953,20 @@ def test_lab_config_reads_the_notebooks_as_myst():
         assert re.search(rf"^{package}==\S+$", pins, re.M), f"{package} is not pinned exactly"
 
 
+def wait_for_port(port: int, timeout: float, output: Output) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on port {port} after {timeout} s:\n{output.text[-3000:]}")
+            time.sleep(0.1)
+
+
 def test_lab_opens_the_myst_notebooks_as_notebooks_on_a_fresh_account(tmp_path):
     port = live.free_port()
     process = subprocess.Popen(
@@ -963,6 +977,8 @@ def test_lab_opens_the_myst_notebooks_as_notebooks_on_a_fresh_account(tmp_path):
         output = Output(process)
         token = output.wait_for(rf"http://127\.0\.0\.1:{port}/lab\?token=([\w-]+)", timeout=30).group(1)
         output.wait_for(r"Jupyter Server [\d.]+ is running at", timeout=120)
+        # Jupyter Server prints that line before its event loop binds the port.
+        wait_for_port(port, timeout=30, output=output)
         base = f"http://127.0.0.1:{port}/api/"
         headers = {"Authorization": f"token {token}"}
         status, _, text = http_get(base + "contents/clip_grad_value_.md?type=notebook&content=1", headers)
