@@ -11,6 +11,7 @@ import pytest
 from markdown_it import MarkdownIt
 from sphinx.errors import ExtensionError
 
+from conftest import ROOT
 from mapsite import settings, shims
 from mapsite.checker import compare
 from mapsite.registry import validate
@@ -158,3 +159,18 @@ def test_every_shim_target_exists_in_the_installed_myst_nb():
 def test_a_missing_shim_target_fails_loudly_naming_the_shim():
     with pytest.raises(ExtensionError, match=r"mapsite.shims \(probe\): myst_nb.core.execute.cache.no_such"):
         shims._target("myst_nb.core.execute.cache", "no_such", "probe")
+
+
+def test_the_build_does_not_import_the_iri_grammar():
+    """mapsite.lean_imports, first in conf.py, keeps jsonschema from compiling rfc3987_syntax's
+    grammar in the Sphinx process; schemas still validate (nothing here checks formats)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, '_ext'); import mapsite.lean_imports, jsonschema, nbformat; "
+            "jsonschema.validate({'a': 1}, {'type': 'object'}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rfc3987_syntax' and sys.modules[m]))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
+    conf = (ROOT / "conf.py").read_text(encoding="utf-8")
+    assert conf.index('"mapsite.lean_imports"') < conf.index('"myst_nb"'), "it must load before myst-nb"

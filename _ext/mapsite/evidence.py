@@ -116,7 +116,9 @@ def _passed(report: dict) -> bool:
 
 def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     found = results(env)
+    previous, previous_keys = dict(found), getattr(env, "mapsite_result_keys", {})
     found.clear()
+    env.mapsite_result_keys = {}
     mode = env.mystnb_config.execution_mode
     if mode == "off":  # nothing runs; mapsite.execution said so once, and each entry says so
         return []
@@ -124,11 +126,14 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     pending = []
     for api, info in sorted(entries(env).items()):
-        cached = cache_dir / f"{_entry_key(info['entry'])}.json"
-        if cached.is_file() and mode != "force":
-            found[api] = json.loads(cached.read_text(encoding="utf-8"))
-        else:
+        key = env.mapsite_result_keys[api] = _entry_key(info["entry"])
+        cached = cache_dir / f"{key}.json"
+        if not cached.is_file() or mode == "force":
             pending.append(info["entry"])
+        elif previous_keys.get(api) == key and api in previous:
+            found[api] = previous[api]  # the saved environment holds this very result: no file to read
+        else:
+            found[api] = json.loads(cached.read_text(encoding="utf-8"))
     if pending:
         preloader = use_preloader(app)
         check = functools.partial(run_checker, preloader=preloader)
