@@ -460,3 +460,6 @@ def kernel_manager_class(socket_path: str | None, ipc_dir: str | None = None):
 
 if __name__ == "__main__":
     serve(sys.argv[1], sys.argv[2:])
+    # Its kernels are stopped and its socket removed. An ordinary interpreter exit would now tear
+    # down torch and mindspore (about a second, while the build waits for this process).
+    _leave_child(0)
