@@ -2,7 +2,9 @@
 
 After all pages are read (``env-updated``), entries without a cached passing
 result are checked by ``python -m mapsite.checker`` in worker processes, so the
-Sphinx process never imports torch or mindspore. Passing results are cached per
+Sphinx process never imports torch or mindspore. The processes are forked from the
+build's preloader (mapsite.preload, started by mapsite.execution while the pages are
+read), which has imported both already; without one they start on their own. Passing results are cached per
 entry text and framework versions; failures are never cached, so they are
 reported again on every build until fixed.
 """

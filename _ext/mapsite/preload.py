@@ -12,8 +12,12 @@ The child becomes an ordinary IPython kernel (``ipykernel_launcher``): its own s
 environment jupyter_client asked for, and numpy's global generator reseeded from the OS
 (forked children would otherwise share it; ``random`` reseeds itself after a fork).
 
+The build's mapping checker comes from the same process (``run_module``): a forked child
+runs ``python -m mapsite.checker`` with files for its standard streams, so a build imports
+the frameworks once for its notebooks and its checks.
+
 Used by the build only, through ``PreloadedKernelManager`` (an nbclient
-``kernel_manager_class``). Kernel specs other than this interpreter's ipykernel start as
+``kernel_manager_class``) and ``run_module``. Kernel specs other than this interpreter's ipykernel start as
 usual. tests/test_downloads re-executes every downloaded notebook in a plain kernel and
 compares its output with the built page, which keeps the two paths equal.
 
