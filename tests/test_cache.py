@@ -55,5 +55,8 @@ def test_editing_one_entry_rechecks_only_that_entry(project_copy):
     page.write_text(text[:cases] + '  - "randn(7)"\n' + text[cases:])
     edited = build_copy(project)
     assert edited.returncode == 0, (edited.stdout + edited.stderr)[-3000:]
-    assert "[mapsite] checking 1 mapping(s)" in edited.stdout
+    assert "[mapsite] checking 1 mapping(s) in 1 process(es), forked from the kernels' preloader" in edited.stdout
+    # Nothing changed: no preloader, no check.
+    again = build_copy(project)
+    assert again.returncode == 0 and "[mapsite] starting the preloader" not in again.stdout, again.stdout[-3000:]
     assert "randn(7)" in (project / "_build/html/source/catalogue/activations.html").read_text()

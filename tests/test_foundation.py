@@ -235,6 +235,10 @@ def test_a_set_up_machine_builds_offline_into_a_new_build_folder(site):
     """The session's site is `make html` into a new BUILDDIR (as after `make clean`) in a network
     namespace with loopback only (conftest.make_html_offline): it ran no package client."""
     assert site.offline, "this test needs unshare (util-linux) and the right to make a network namespace"
+    # Every page is read; where every result came from the caches (after a `make html`), nothing
+    # ran, and no preloader was started.
+    if "[mapsite] executing" not in site.log and "[mapsite] checking" not in site.log:
+        assert "[mapsite] starting the preloader" not in site.log
     assert "npm " not in site.log and "pip install" not in site.log, site.log[:3000]
     assert (site.html / "source" / "index.html").is_file()
 

@@ -3,10 +3,11 @@
 After all pages are read (``env-updated``), entries without a cached passing
 result are checked by ``python -m mapsite.checker`` in worker processes, so the
 Sphinx process never imports torch or mindspore. The processes are forked from the
-build's preloader (mapsite.preload, started by mapsite.execution while the pages are
-read), which has imported both already; without one they start on their own. Passing results are cached per
-entry text and framework versions; failures are never cached, so they are
-reported again on every build until fixed.
+build's preloader (mapsite.preload), which has imported both already: it starts before
+reading if notebooks run, else as soon as a page read declares an entry without a cached
+result, and imports while the other pages are read. Without one they start on their own.
+Passing results are cached per entry text and framework versions; failures are never
+cached, so they are reported again on every build until fixed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from .execution import stop_preloader, use_preloader, worker_count
+from .execution import start_preloader, stop_preloader, use_preloader, worker_count
 from .programs import code_blocks
 from .registry import entries, mapping_evidence, simple_table
 from .runner import framework_env
@@ -114,6 +115,21 @@ def run_checker(batch: list[dict], preloader: str | None = None) -> list[dict]:
 
 def _passed(report: dict) -> bool:
     return all(eq["verdict"] == "pass" for eq in report["equivalents"])
+
+
+def _on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    """A page just read declares an entry with no cached result: the checks after reading will
+    run, so the preloader starts now and imports the frameworks while the other pages are read."""
+    env = app.env
+    if env.mystnb_config.execution_mode == "off" or getattr(app, "mapsite_preloader", None) is not None:
+        return
+    cache_dir = _cache_dir(app)
+    for info in entries(env).values():
+        if info["docname"] == env.docname and (
+                env.mystnb_config.execution_mode == "force"
+                or not (cache_dir / f"{_entry_key(info['entry'])}.json").is_file()):
+            start_preloader(app)
+            return
 
 
 def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -295,6 +311,7 @@ def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> 
 
 
 def setup(app: Sphinx) -> dict:
+    app.connect("doctree-read", _on_doctree_read)
     app.connect("env-updated", _on_env_updated)
     app.connect("doctree-resolved", _on_doctree_resolved)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -277,12 +277,9 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
             except KeyError:
                 pass
         pending.append((str(path), notebook))
-    # The mapping checks after reading fork from the same preloader: started now, it imports
-    # the frameworks while Sphinx reads (mapsite.evidence stops it once they have run).
-    if pending or any(_declares_mappings(env.doc2path(d)) for d in docnames):
-        start_preloader(app)
     if not pending:
         return
+    start_preloader(app)
     workers = worker_count(app, len(pending))
     modules = app.config.mapsite_preload_modules  # mapsite.settings dropped the empty names
     logger.info(f"[mapsite] executing {len(pending)} notebook(s) with {workers} kernel(s) in parallel"
@@ -306,20 +303,17 @@ def _on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[
 # notebooks and then the mapping checker are forked from it, so the frameworks are imported
 # once per build. In its own folder (mode 0700, short path) with the kernels' ipc sockets.
 
-def _declares_mappings(path: str | Path) -> bool:
-    try:
-        return "{mapping}" in Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):  # reported when Sphinx reads it
-        return False
-
-
 def start_preloader(app: Sphinx) -> None:
-    """Start this build's preloader if there is none, unless mapsite_preload_modules is empty."""
+    """Start this build's preloader if there is none, unless mapsite_preload_modules is empty.
+    Only the build's main process starts one (a -j reader is a fork of it)."""
     modules = app.config.mapsite_preload_modules  # mapsite.settings dropped the empty names
     if getattr(app, "mapsite_preloader", None) is not None or not modules:
         return
+    if getattr(app, "mapsite_main_pid", os.getpid()) != os.getpid():
+        return
     from .preload import Preloader
 
+    logger.info(f"[mapsite] starting the preloader (importing {', '.join(modules)} once for this build)")
     app.mapsite_preloader_folder = tempfile.mkdtemp(prefix="mapsite-")
     app.mapsite_preloader = Preloader(Path(app.mapsite_preloader_folder) / "preloader.sock", modules)
     app.mapsite_preloader.owner = os.getpid()  # -j readers are forks of this process: not theirs to stop
@@ -451,6 +445,7 @@ def _on_merge(app, env, docnames, other) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    app.mapsite_main_pid = os.getpid()
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("doctree-read", _on_doctree_read)
