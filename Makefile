@@ -43,8 +43,11 @@ html: $(INSTALLED) $(VENDORED)
 	$(PY) -m sphinx $(SPHINXOPTS) -j $(SPHINXJOBS) -b html . $(BUILDDIR)/html
 	@echo "Site built in $(BUILDDIR)/html (open $(BUILDDIR)/html/index.html, or run make serve)"
 
+# Two workers (pytest-xdist), each taking whole test files; the session's site build is made once
+# and shared by both (tests/conftest.py, built_once).
+TESTJOBS ?= 2
 test: $(INSTALLED) $(VENDORED)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(TESTJOBS) --dist loadfile tests
 
 # The fast tests alone (no site build): the checker's comparison, entry validation, table lint, ...
 test-unit: $(INSTALLED)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "_ext"))
 
 import pageweight  # noqa: E402
-from mapsite.runner import STRICT, framework_env, run_sphinx, sphinx_command  # noqa: E402
+from mapsite.runner import STRICT, framework_env, run_sphinx  # noqa: E402
 from pageweight import CHROMIUM_ARGS, serve  # noqa: E402
 
 
@@ -38,7 +38,6 @@ class Site:
     cache: Path
     log: str
     offline: bool = False  # built with the network cut off
-    parallel: "Started | None" = None  # the -j 2 build started beside this one, if any
 
     def soup(self, page: str) -> BeautifulSoup:
         return BeautifulSoup((self.html / page).read_text(encoding="utf-8"), "html.parser")
@@ -95,68 +94,67 @@ def make_html_offline(builddir: Path, *options: str) -> tuple[subprocess.Complet
     return run(command), False
 
 
-@dataclass
-class Started:
-    """A build running in the background: its process, output folder and log file."""
-    process: subprocess.Popen
-    root: Path
-    log: Path
+def built_once(name: str, tmp_path_factory, build) -> dict:
+    """``build(folder)`` once per test session, also when `make test` runs on several pytest-xdist
+    workers: the first worker to ask builds under a lock, and the others wait and read what it
+    returned (a JSON-able dict). A build that failed is tried again by the next one to ask."""
+    import fcntl
+    import json
+    import os
 
-
-def start_parallel_build(root: Path) -> Started:
-    """The -j 2 build of the whole site into ``root``, from the last `make html`'s executed results."""
-    copy_executed_results(ROOT / "_build", root / "cache")
-    log = root / "build.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            sphinx_command(ROOT, root / "html", "-j", "2", "-D", f"mapsite_cache_dir={root / 'cache'}"),
-            stdout=output, stderr=subprocess.STDOUT, env=framework_env())
-    return Started(process, root, log)
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder all workers' temporary folders share
+    record = root / f"{name}.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.is_file():
+            return json.loads(record.read_text(encoding="utf-8"))
+        folder = root / name
+        folder.mkdir(exist_ok=True)
+        result = build(folder)
+        record.write_text(json.dumps(result), encoding="utf-8")
+        return result
 
 
 @pytest.fixture(scope="session")
-def site(request, tmp_path_factory) -> Site:
+def site(tmp_path_factory) -> Site:
     """The README's build (`make html`, strict) of the whole site into a new build folder with the
     network cut off, from the executed results of the last `make html` where their inputs are
     unchanged (the drift, cache and probe tests execute from scratch in their own projects).
+    Built once per session, whichever test worker asks first."""
+    def build(root: Path) -> dict:
+        reuse_executed_results(root / "cache")
+        result, offline = make_html_offline(root, "-D", f"mapsite_cache_dir={root / 'cache'}")
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, f"the site build failed:\n{log[-6000:]}"
+        return {"root": str(root), "log": log, "offline": offline}
 
-    If this session also needs the parallel build (second_site) and those results exist, that
-    build starts first and runs beside this one: two builds on two cores take about the time of
-    one and a half."""
-    root = tmp_path_factory.mktemp("site")
-    parallel = None
-    if reuse_executed_results(root / "cache") and any(
-            "second_site" in item.fixturenames for item in request.session.items):
-        parallel = start_parallel_build(tmp_path_factory.mktemp("second-site"))
-        request.addfinalizer(lambda: parallel.process.poll() is None and parallel.process.kill())
-    result, offline = make_html_offline(root, "-D", f"mapsite_cache_dir={root / 'cache'}")
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the site build failed:\n{log[-6000:]}"
-    return Site(html=root / "html", cache=root / "cache", log=log, offline=offline, parallel=parallel)
+    built = built_once("site", tmp_path_factory, build)
+    root = Path(built["root"])
+    return Site(html=root / "html", cache=root / "cache", log=built["log"], offline=built["offline"])
 
 
 @pytest.fixture(scope="session")
 def second_site(site, tmp_path_factory) -> Site:
     """Another clean build, in parallel (-j 2), into an empty output folder.
 
-    It starts from the executed results the first build started from (a copy of the last
-    `make html`'s, or else of the first build's own): what it tests is that reading and writing
-    in parallel gives the same site, not that the examples run again (the downloaded notebooks
-    are re-executed by tests/test_downloads.py, and every cached result is keyed on its sources
-    and the framework versions)."""
+    It starts from a copy of the first build's caches: what it tests is that reading and
+    writing in parallel gives the same site, not that the examples run again (the downloaded
+    notebooks are re-executed by tests/test_downloads.py, and every cached result is keyed on
+    its sources and the framework versions)."""
     import shutil
 
-    if site.parallel is not None:  # started beside the first build
-        started = site.parallel
-        code = started.process.wait(timeout=1800)
-        root, log = started.root, started.log.read_text(encoding="utf-8")
-    else:
-        root = tmp_path_factory.mktemp("second-site")
+    def build(root: Path) -> dict:
         shutil.copytree(site.cache, root / "cache")
         result = sphinx_build(ROOT, root / "html", root / "cache", "-j", "2")
-        code, log = result.returncode, result.stdout + result.stderr
-    assert code == 0, f"the parallel build failed:\n{log[-6000:]}"
-    return Site(html=root / "html", cache=root / "cache", log=log)
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, f"the parallel build failed:\n{log[-6000:]}"
+        return {"root": str(root), "log": log}
+
+    built = built_once("second-site", tmp_path_factory, build)
+    root = Path(built["root"])
+    return Site(html=root / "html", cache=root / "cache", log=built["log"])
 
 
 @pytest.fixture(scope="session")

@@ -936,10 +936,14 @@ def test_live_script_refuses_a_missing_site_or_a_taken_port(tmp_path, site):
         result = subprocess.run([sys.executable, str(ROOT / "tools" / "live.py"), "--port", str(port),
                                  "--html", str(site.html)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "PORT=" in result.stderr
-    # Nothing was started: no server (it would have outlived live.py, adopted by init).
+    # Nothing was started: no server (it would have outlived live.py, adopted by init). Only
+    # servers for these two runs count (their site folder or port): other tests run beside this one.
+    def ours(command: str) -> bool:
+        return (any(word in command for word in ("live_kernels", "jupyter_server"))
+                and (str(tmp_path) in command or str(port) in command.split()))
+
     servers = [p.info for p in psutil.process_iter(["pid", "cmdline", "create_time"])
-               if (p.info["create_time"] or 0) >= started
-               and any(word in " ".join(p.info["cmdline"] or []) for word in ("live_kernels", "jupyter_server"))]
+               if (p.info["create_time"] or 0) >= started and ours(" ".join(p.info["cmdline"] or []))]
     assert servers == []
 
 

@@ -29,7 +29,9 @@ CATALOGUE = DATA / "mappings.json"
 ALIASES = DATA / "aliases.py"
 REPORT_SCHEMA = ROOT / "_ext" / "mapsite" / "schema" / "scan-report.schema.json"
 EXPORT_SCHEMA = ROOT / "_ext" / "mapsite" / "schema" / "mappings.schema.json"
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "_ext"), os.environ.get("PYTHONPATH")]))}
+# A terminal 100 columns wide, whatever the runner set (the table wraps to COLUMNS).
+ENV = {**os.environ, "COLUMNS": "100",
+       "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "_ext"), os.environ.get("PYTHONPATH")]))}
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
