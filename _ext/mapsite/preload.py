@@ -85,41 +85,37 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def _become_kernel(request: dict) -> None:
-    """In the forked child: turn into `python -m ipykernel_launcher ...`, never return."""
-    code = 1
-    try:
-        _enter_child(request)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        sys.argv = request["argv"][2:]  # as `python -m ipykernel_launcher ...` sees them
-        from ipykernel import kernelapp
+    """Turn into `python -m ipykernel_launcher ...`."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sys.argv = request["argv"][2:]  # as `python -m ipykernel_launcher ...` sees them
+    from ipykernel import kernelapp
 
-        kernelapp.launch_new_instance(argv=sys.argv[1:])
-        code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc)
-    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return to the loop
-        traceback.print_exc()
-    finally:
-        _leave_child(code)
+    kernelapp.launch_new_instance(argv=sys.argv[1:])
 
 
 def _become_program(request: dict) -> None:
-    """In the forked child: run `python -m MODULE ARGS...` with files as its standard streams
-    (the build's checker, which then needs no import of its own), never return."""
+    """Run `python -m MODULE ARGS...` with files as its standard streams (the build's checker,
+    which then needs no import of its own)."""
+    written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    for fd, (name, flags) in enumerate((("stdin", os.O_RDONLY), ("stdout", written), ("stderr", written))):
+        opened = os.open(request[name], flags, 0o600)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.path[:0] = request["path"]  # what PYTHONPATH would have added at start-up
+    sys.argv = [request["module"], *request["args"]]
+    import runpy
+
+    runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+
+
+def _run_child(request: dict, become) -> None:
+    """In a forked child: set it up as a new process, ``become(request)``, exit with its status;
+    never return to the preloader's loop."""
     code = 1
     try:
         _enter_child(request)
-        written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        for fd, (name, flags) in enumerate((("stdin", os.O_RDONLY), ("stdout", written), ("stderr", written))):
-            opened = os.open(request[name], flags, 0o600)
-            os.dup2(opened, fd)
-            os.close(opened)
-        sys.path[:0] = request["path"]  # what PYTHONPATH would have added at start-up
-        sys.argv = [request["module"], *request["args"]]
-        import runpy
-
-        runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+        become(request)
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc)
@@ -211,7 +207,7 @@ def serve(socket_path: str, modules: list[str]) -> None:
                 if pid == 0:
                     server.close()
                     conn.close()
-                    (_become_kernel if op == "start" else _become_program)(request)
+                    _run_child(request, _become_kernel if op == "start" else _become_program)
                 running.add(pid)
                 _send(conn, {"pid": pid})
             elif op == "poll":
