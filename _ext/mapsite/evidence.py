@@ -59,6 +59,11 @@ def _entry_key(entry: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _result_file(app: Sphinx, entry: dict) -> Path:
+    """Where the passing check result of ``entry`` (as it is now) is cached."""
+    return _cache_dir(app) / f"{_entry_key(entry)}.json"
+
+
 def _exit_description(code: int) -> str:
     if code < 0:
         try:
@@ -123,11 +128,9 @@ def _on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     if env.mystnb_config.execution_mode == "off" or getattr(app, "mapsite_preloader", None) is not None:
         return
-    cache_dir = _cache_dir(app)
     for info in entries(env).values():
         if info["docname"] == env.docname and (
-                env.mystnb_config.execution_mode == "force"
-                or not (cache_dir / f"{_entry_key(info['entry'])}.json").is_file()):
+                env.mystnb_config.execution_mode == "force" or not _result_file(app, info["entry"]).is_file()):
             start_preloader(app)
             return
 
@@ -140,12 +143,11 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     mode = env.mystnb_config.execution_mode
     if mode == "off":  # nothing runs; mapsite.execution said so once, and each entry says so
         return []
-    cache_dir = _cache_dir(app)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    _cache_dir(app).mkdir(parents=True, exist_ok=True)
     pending = []
     for api, info in sorted(entries(env).items()):
-        key = env.mapsite_result_keys[api] = _entry_key(info["entry"])
-        cached = cache_dir / f"{key}.json"
+        cached = _result_file(app, info["entry"])
+        key = env.mapsite_result_keys[api] = cached.stem
         if not cached.is_file() or mode == "force":
             pending.append(info["entry"])
         elif previous_keys.get(api) == key and api in previous:
@@ -165,7 +167,7 @@ def _on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
             """Keep the report; cache it if it passed. Failures are never cached."""
             found[entry["pytorch"]] = report
             if _passed(report):
-                (cache_dir / f"{_entry_key(entry)}.json").write_text(json.dumps(report), encoding="utf-8")
+                _result_file(app, entry).write_text(json.dumps(report), encoding="utf-8")
             return _passed(report)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:

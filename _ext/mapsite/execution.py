@@ -316,7 +316,6 @@ def start_preloader(app: Sphinx) -> None:
     logger.info(f"[mapsite] starting the preloader (importing {', '.join(modules)} once for this build)")
     app.mapsite_preloader_folder = tempfile.mkdtemp(prefix="mapsite-")
     app.mapsite_preloader = Preloader(Path(app.mapsite_preloader_folder) / "preloader.sock", modules)
-    app.mapsite_preloader.owner = os.getpid()  # -j readers are forks of this process: not theirs to stop
     app.mapsite_preloader.used = False
 
 
@@ -334,7 +333,7 @@ def stop_preloader(app: Sphinx) -> None:
     import shutil
 
     preloader = getattr(app, "mapsite_preloader", None)
-    if preloader is None or preloader.owner != os.getpid():
+    if preloader is None or app.mapsite_main_pid != os.getpid():  # -j readers are forks: not theirs to stop
         return
     app.mapsite_preloader = None
     failure = preloader.used and preloader.failure()
